@@ -1,0 +1,160 @@
+//! Application state and start-up: everything `serve`, `worker` and the tests share.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::auth::password::PasswordHasher;
+use crate::auth::tokens::{self, JwtKeys};
+use crate::platform::cache::{MemoryCache, RedisCache, SharedCache};
+use crate::platform::config::Config;
+use crate::platform::db::{self, Db};
+use crate::platform::mail::{LogMailer, SharedMailer};
+use crate::platform::pagination::CursorCodec;
+use crate::platform::worker::Worker;
+
+/// Shared by every handler and background task. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub cache: SharedCache,
+    pub mailer: SharedMailer,
+    pub jwt: Arc<JwtKeys>,
+    pub passwords: PasswordHasher,
+    pub cursors: CursorCodec,
+    /// Key that encrypts stored idempotent responses which carry tokens.
+    pub idempotency_seal: [u8; 32],
+    /// Wakes the in-process outbox relay right after a commit that stored an event.
+    pub outbox_signal: Arc<Notify>,
+}
+
+/// Replacements for the production wiring, used by tests and embedders.
+#[derive(Default)]
+pub struct Overrides {
+    pub mailer: Option<SharedMailer>,
+}
+
+impl AppState {
+    /// Connects to the database (with retries), applies migrations and builds the services.
+    pub async fn build(config: Config, overrides: Overrides) -> anyhow::Result<Self> {
+        let config = Arc::new(config);
+        let db = db::connect(&config).await?;
+        db::migrate(&db).await?;
+        Self::from_parts(config, db, overrides).await
+    }
+
+    /// Builds the services around an open database (whose migrations are up to date).
+    pub async fn from_parts(config: Arc<Config>, db: Db, overrides: Overrides) -> anyhow::Result<Self> {
+        let cache: SharedCache = match &config.redis_url {
+            Some(url) => Arc::new(RedisCache::connect(url.expose_secret(), &config.redis_prefix).await?),
+            None => Arc::new(MemoryCache::new(100_000)),
+        };
+        let secret = match &config.auth.jwt_secret {
+            Some(secret) => tokens::secret_bytes(secret),
+            None => tokens::secret_bytes(&tokens::load_or_create_dev_secret(&config.data_dir)?),
+        };
+        let mailer = overrides.mailer.unwrap_or_else(|| {
+            Arc::new(LogMailer {
+                log_body: !config.is_production(),
+            })
+        });
+        Ok(Self {
+            jwt: Arc::new(JwtKeys::new(&secret, &config.auth)),
+            passwords: PasswordHasher::new(config.auth.password_hash_concurrency).await?,
+            cursors: CursorCodec::new(&secret),
+            idempotency_seal: tokens::derive_key(&secret, "aios-server idempotency seal v1"),
+            outbox_signal: Arc::new(Notify::new()),
+            config,
+            db,
+            cache,
+            mailer,
+        })
+    }
+
+    /// Call after committing a transaction that enqueued an outbox event.
+    pub fn wake_outbox_relay(&self) {
+        self.outbox_signal.notify_one();
+    }
+
+    pub fn start_worker(&self) -> Worker {
+        Worker::start(
+            self.clone(),
+            crate::jobs::event_handlers(),
+            crate::jobs::scheduled_tasks(),
+        )
+    }
+}
+
+/// A bound, ready-to-run HTTP server.
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+    pub state: AppState,
+}
+
+impl Server {
+    pub async fn bind(state: AppState) -> anyhow::Result<Self> {
+        let addr = SocketAddr::new(state.config.host, state.config.port);
+        let listener = TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on {addr}: is another process using the port? (PORT, HOST)")
+        })?;
+        let router = crate::router::build(state.clone());
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
+    /// (bounded by `SHUTDOWN_TIMEOUT_SECS`), stops background work and closes the pools.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            router,
+            state,
+        } = self;
+        let worker = state.config.jobs_in_process.then(|| state.start_worker());
+        let grace = state.config.shutdown_timeout;
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping_tx.send(());
+        });
+        let deadline = async move {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            result = server => result.context("HTTP server failed")?,
+            () = deadline => tracing::warn!(
+                timeout_secs = grace.as_secs(),
+                "in-flight requests still running at SHUTDOWN_TIMEOUT_SECS; closing them"
+            ),
+        }
+        tracing::info!("HTTP server stopped");
+        if let Some(worker) = worker {
+            worker.stop(grace).await;
+        }
+        state.db.close().await;
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+}

@@ -1,0 +1,95 @@
+//! The auth feature's background jobs: the emails with single-use links. Tokens are created
+//! here, at send time, so no raw token is ever stored (the outbox holds only ids).
+
+use chrono::TimeDelta;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::repo::user_tokens::{self, TokenKind};
+use super::tokens;
+use crate::app::AppState;
+use crate::platform::mail::Email as Message;
+use crate::platform::outbox::OutboxEvent;
+use crate::platform::worker::EventHandler;
+use crate::platform::{clock, db};
+use crate::users::{self, Email};
+
+pub const RESET_TOKEN_TTL: TimeDelta = TimeDelta::minutes(30);
+pub const VERIFICATION_TOKEN_TTL: TimeDelta = TimeDelta::hours(24);
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserIdPayload {
+    user_id: Uuid,
+}
+
+#[derive(Deserialize)]
+struct EmailPayload {
+    email: String,
+}
+
+/// `user:registered` and `auth:email_verification_requested`: sends the verification link.
+pub struct SendVerificationEmail;
+
+#[async_trait::async_trait]
+impl EventHandler for SendVerificationEmail {
+    async fn handle(&self, app: &AppState, event: &OutboxEvent) -> anyhow::Result<()> {
+        let payload: UserIdPayload = serde_json::from_value(event.payload.clone())?;
+        let Some(user) = users::service::find(&*app.db, payload.user_id).await? else {
+            return Ok(()); // deleted since: nothing to verify
+        };
+        if user.email_verified {
+            return Ok(());
+        }
+        let token = issue(app, user.id, TokenKind::EmailVerification, VERIFICATION_TOKEN_TTL).await?;
+        let link = format!("{}/verify-email?token={token}", app.config.mail.app_url);
+        app.mailer
+            .send(&Message {
+                to: user.email,
+                subject: "Confirm your email address".to_owned(),
+                text: format!(
+                    "Welcome!\n\nConfirm your email address by opening this link within 24 hours:\n\
+                     {link}\n\nIf you did not create an account, ignore this message.\n"
+                ),
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// `auth:password_reset_requested`: sends the reset link if the account exists.
+pub struct SendPasswordResetEmail;
+
+#[async_trait::async_trait]
+impl EventHandler for SendPasswordResetEmail {
+    async fn handle(&self, app: &AppState, event: &OutboxEvent) -> anyhow::Result<()> {
+        let payload: EmailPayload = serde_json::from_value(event.payload.clone())?;
+        let email = Email::normalize(&payload.email);
+        let Some(user) = users::service::find_by_email(&*app.db, &email).await? else {
+            return Ok(());
+        };
+        let token = issue(app, user.id, TokenKind::PasswordReset, RESET_TOKEN_TTL).await?;
+        let link = format!("{}/reset-password?token={token}", app.config.mail.app_url);
+        app.mailer
+            .send(&Message {
+                to: user.email,
+                subject: "Reset your password".to_owned(),
+                text: format!(
+                    "Someone asked to reset the password of your account.\n\nChoose a new \
+                     password by opening this link within 30 minutes:\n{link}\n\nIf it was not \
+                     you, ignore this message: your password stays as it is.\n"
+                ),
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+async fn issue(app: &AppState, user_id: Uuid, kind: TokenKind, ttl: TimeDelta) -> anyhow::Result<String> {
+    let token = tokens::random_token();
+    let now = clock::now();
+    let txn = db::begin_write(&app.db).await?;
+    user_tokens::insert(&txn, user_id, kind, tokens::hash_token(&token), now, now + ttl).await?;
+    txn.commit().await?;
+    Ok(token)
+}

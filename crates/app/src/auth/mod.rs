@@ -1,0 +1,14 @@
+//! Authentication: registration, login, tokens, sessions, password reset and email verification.
+
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod jobs;
+pub mod password;
+pub mod repo;
+pub mod routes;
+pub mod service;
+pub mod session_state;
+pub mod tokens;
+
+pub use extract::{AdminUser, AuthUser};

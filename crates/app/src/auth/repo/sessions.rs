@@ -1,0 +1,138 @@
+use chrono::{DateTime, Utc};
+use entity::session;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+pub use session::Model as Session;
+
+pub struct NewSession {
+    pub user_id: Uuid,
+    pub device_name: Option<String>,
+    pub platform: Option<String>,
+    pub app_version: Option<String>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    new: NewSession,
+    now: DateTime<Utc>,
+) -> Result<Session, DbErr> {
+    session::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(new.user_id),
+        device_name: Set(new.device_name),
+        platform: Set(new.platform),
+        app_version: Set(new.app_version),
+        user_agent: Set(new.user_agent),
+        ip: Set(new.ip),
+        created_at: Set(now),
+        last_used_at: Set(now),
+        expires_at: Set(new.expires_at),
+        revoked_at: Set(None),
+    }
+    .insert(conn)
+    .await
+}
+
+pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<Session>, DbErr> {
+    session::Entity::find_by_id(id).one(conn).await
+}
+
+pub fn is_live(session: &Session, now: DateTime<Utc>) -> bool {
+    session.revoked_at.is_none() && session.expires_at > now
+}
+
+/// Live sessions of a user, most recently used first.
+pub async fn list_live(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<Session>, DbErr> {
+    session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .order_by_desc(session::Column::LastUsedAt)
+        .order_by_desc(session::Column::Id)
+        .all(conn)
+        .await
+}
+
+pub async fn all_of_user(conn: &impl ConnectionTrait, user_id: Uuid) -> Result<Vec<Session>, DbErr> {
+    session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .order_by_asc(session::Column::CreatedAt)
+        .all(conn)
+        .await
+}
+
+/// Extends a session on refresh.
+pub async fn touch(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(session::Column::LastUsedAt, Expr::value(now))
+        .col_expr(session::Column::ExpiresAt, Expr::value(expires_at))
+        .filter(session::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Which sessions of a user to revoke.
+pub enum Revoke {
+    One(Uuid),
+    All,
+    AllExcept(Uuid),
+}
+
+/// Revokes live sessions of `user_id` and returns their ids (for cache invalidation).
+pub async fn revoke(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    which: Revoke,
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>, DbErr> {
+    let mut select = session::Entity::find()
+        .select_only()
+        .column(session::Column::Id)
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null());
+    select = match which {
+        Revoke::One(id) => select.filter(session::Column::Id.eq(id)),
+        Revoke::All => select,
+        Revoke::AllExcept(id) => select.filter(session::Column::Id.ne(id)),
+    };
+    let ids: Vec<Uuid> = select.into_tuple().all(conn).await?;
+    if !ids.is_empty() {
+        session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(now))
+            .filter(session::Column::Id.is_in(ids.clone()))
+            .exec(conn)
+            .await?;
+    }
+    Ok(ids)
+}
+
+/// Removes sessions that ended (revoked or expired) before `before`.
+pub async fn purge_ended(conn: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64, DbErr> {
+    let result = session::Entity::delete_many()
+        .filter(
+            sea_orm::Condition::any()
+                .add(session::Column::RevokedAt.lt(before))
+                .add(session::Column::ExpiresAt.lt(before)),
+        )
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}

@@ -1,0 +1,174 @@
+//! HTTP handlers of the Auth API.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+use super::dto::*;
+use super::extract::AuthUser;
+use super::service::{self, ClientInfo};
+use crate::app::AppState;
+use crate::platform::error::{ApiResult, ErrorBody};
+use crate::platform::extract::{OptionalJson, ValidPath, ValidatedJson};
+use crate::platform::idempotency::{self, IdempotencyKey};
+
+/// Token responses must never be cached by a client or proxy.
+fn tokens(status: StatusCode, body: TokenResponse) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1..255 characters; a retry with the same key and body replays the first answer")),
+    responses(
+        (status = 201, description = "Account created and logged in", body = TokenResponse),
+        (status = 400, description = "Invalid input or refused password", body = ErrorBody),
+        (status = 409, description = "`EMAIL_TAKEN`", body = ErrorBody),
+    ))]
+pub async fn register(
+    State(app): State<AppState>,
+    client: ClientInfo,
+    IdempotencyKey(key): IdempotencyKey,
+    ValidatedJson(request): ValidatedJson<RegisterRequest>,
+) -> ApiResult<Response> {
+    // Anonymous: keys are scoped to the client's address.
+    let scope = format!("ip:{}", client.ip.as_deref().unwrap_or("unknown"));
+    let hash = idempotency::request_hash(&app, "POST", "/api/auth/register", &request);
+    let app = &app;
+    idempotency::run_once(app, &scope, key, hash, true, move |claim| async move {
+        let body = service::register::register(app, request, client, claim.as_ref()).await?;
+        Ok(tokens(StatusCode::CREATED, body))
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in: a new session", body = TokenResponse),
+        (status = 401, description = "`INVALID_CREDENTIALS`", body = ErrorBody),
+        (status = 429, description = "`ACCOUNT_LOCKED` after repeated failures; see `Retry-After`", body = ErrorBody),
+    ))]
+pub async fn login(
+    State(app): State<AppState>,
+    client: ClientInfo,
+    ValidatedJson(request): ValidatedJson<LoginRequest>,
+) -> ApiResult<Response> {
+    let body = service::login::login(&app, request, client).await?;
+    Ok(tokens(StatusCode::OK, body))
+}
+
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair; the presented refresh token is spent", body = TokenResponse),
+        (status = 401, description = "`UNAUTHORIZED` (unknown, expired or revoked) or `TOKEN_REUSED` (the session is revoked)", body = ErrorBody),
+    ))]
+pub async fn refresh_token(
+    State(app): State<AppState>,
+    ValidatedJson(request): ValidatedJson<RefreshRequest>,
+) -> ApiResult<Response> {
+    let body = service::refresh::refresh(&app, &request.refresh_token).await?;
+    Ok(tokens(StatusCode::OK, body))
+}
+
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body(content = Option<LogoutRequest>),
+    security(("bearer" = [])),
+    responses((status = 204, description = "The session is revoked"), (status = 401, body = ErrorBody)))]
+pub async fn logout(
+    State(app): State<AppState>,
+    user: AuthUser,
+    OptionalJson(request): OptionalJson<LogoutRequest>,
+) -> ApiResult<StatusCode> {
+    let refresh = request.and_then(|r| r.refresh_token);
+    service::logout::logout(&app, user, refresh).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/auth/logout-all", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Every session of the user is revoked"), (status = 401, body = ErrorBody)))]
+pub async fn logout_all(State(app): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
+    service::logout::logout_all(&app, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
+    responses((status = 202, description = "Accepted, whether or not the account exists; a link valid 30 minutes is emailed if it does"),
+        (status = 400, body = ErrorBody)))]
+pub async fn request_password_reset(
+    State(app): State<AppState>,
+    ValidatedJson(request): ValidatedJson<ResetPasswordRequest>,
+) -> ApiResult<StatusCode> {
+    service::password_reset::request(&app, &request.email).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[utoipa::path(post, path = "/api/auth/reset-password/confirm", tag = "auth",
+    request_body = ResetPasswordConfirmRequest,
+    responses((status = 204, description = "Password set; every session is revoked"),
+        (status = 400, description = "`INVALID_TOKEN`, or `VALIDATION_FAILED` for a refused password", body = ErrorBody)))]
+pub async fn confirm_password_reset(
+    State(app): State<AppState>,
+    ValidatedJson(request): ValidatedJson<ResetPasswordConfirmRequest>,
+) -> ApiResult<StatusCode> {
+    service::password_reset::confirm(&app, &request.token, request.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/auth/change-password", tag = "auth", request_body = ChangePasswordRequest,
+    security(("bearer" = [])),
+    responses((status = 204, description = "Password changed; every other session is revoked"),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "`INVALID_CREDENTIALS`: the current password is wrong", body = ErrorBody)))]
+pub async fn change_password(
+    State(app): State<AppState>,
+    user: AuthUser,
+    ValidatedJson(request): ValidatedJson<ChangePasswordRequest>,
+) -> ApiResult<StatusCode> {
+    service::change_password::change_password(&app, user, request).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/auth/verify-email", tag = "auth", request_body = VerifyEmailRequest,
+    responses((status = 204, description = "Email marked verified"),
+        (status = 400, description = "`INVALID_TOKEN`", body = ErrorBody)))]
+pub async fn verify_email(
+    State(app): State<AppState>,
+    ValidatedJson(request): ValidatedJson<VerifyEmailRequest>,
+) -> ApiResult<StatusCode> {
+    service::verification::verify(&app, &request.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/auth/verify-email/resend", tag = "auth", security(("bearer" = [])),
+    responses((status = 202, description = "A new link is emailed (nothing happens if already verified)"),
+        (status = 401, body = ErrorBody)))]
+pub async fn resend_verification_email(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<StatusCode> {
+    service::verification::resend(&app, user).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[utoipa::path(get, path = "/api/auth/sessions", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = SessionList), (status = 401, body = ErrorBody)))]
+pub async fn list_sessions(State(app): State<AppState>, user: AuthUser) -> ApiResult<Json<SessionList>> {
+    Ok(Json(service::sessions::list(&app, user).await?))
+}
+
+#[utoipa::path(delete, path = "/api/auth/sessions/{id}", tag = "auth", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Session id")),
+    responses((status = 204, description = "Session revoked"), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, description = "Not one of your live sessions", body = ErrorBody)))]
+pub async fn revoke_session(
+    State(app): State<AppState>,
+    user: AuthUser,
+    ValidPath(id): ValidPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    service::sessions::revoke(&app, user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,50 @@
+use secrecy::SecretString;
+
+use super::check_policy;
+use crate::app::AppState;
+use crate::audit;
+use crate::auth::dto::ChangePasswordRequest;
+use crate::auth::error::AuthError;
+use crate::auth::extract::AuthUser;
+use crate::auth::password::Verified;
+use crate::auth::repo::sessions;
+use crate::auth::session_state;
+use crate::platform::{clock, db};
+use crate::users::{self, Email};
+
+/// Changes the password and ends every other session (the caller's stays).
+#[tracing::instrument(skip_all, fields(user.id = %user.user_id))]
+pub async fn change_password(
+    app: &AppState,
+    user: AuthUser,
+    request: ChangePasswordRequest,
+) -> Result<(), AuthError> {
+    let account = users::service::find(&*app.db, user.user_id)
+        .await?
+        .ok_or(AuthError::InvalidCredentials)?;
+    let current = SecretString::from(request.current_password);
+    let verified = app
+        .passwords
+        .verify(&current, Some(&account.password_hash))
+        .await?;
+    if verified == Verified::No {
+        audit!("password.change_failed", user_id = %user.user_id);
+        return Err(AuthError::InvalidCredentials);
+    }
+    check_policy("newPassword", &request.new_password, &Email::normalize(&account.email))?;
+    let hash = app.passwords.hash(&SecretString::from(request.new_password)).await?;
+    let now = clock::now();
+    let txn = db::begin_write(&app.db).await?;
+    users::service::set_password_hash(&txn, user.user_id, &hash, now).await?;
+    let revoked = sessions::revoke(
+        &txn,
+        user.user_id,
+        sessions::Revoke::AllExcept(user.session_id),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    session_state::forget(app, &revoked).await;
+    audit!("password.changed", user_id = %user.user_id, sessions_revoked = revoked.len());
+    Ok(())
+}

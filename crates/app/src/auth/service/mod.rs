@@ -1,0 +1,97 @@
+//! The rules of authentication. Services never see axum types.
+
+pub mod change_password;
+pub mod login;
+pub mod logout;
+pub mod password_reset;
+pub mod refresh;
+pub mod register;
+pub mod sessions;
+pub mod verification;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::ConnectionTrait;
+use sha2::{Digest, Sha256};
+
+use super::dto::{DeviceInfo, TokenResponse};
+use super::error::AuthError;
+use super::repo::{refresh_tokens, sessions as session_repo};
+use super::tokens;
+use crate::app::AppState;
+use crate::users::Email;
+use crate::users::dto::UserDto;
+
+/// Where a request comes from, recorded on the sessions it opens.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+pub(crate) fn delta(duration: std::time::Duration) -> TimeDelta {
+    TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
+}
+
+/// Opens a session with its first refresh token; returns the session id and the token.
+pub(crate) async fn open_session(
+    conn: &impl ConnectionTrait,
+    app: &AppState,
+    user_id: uuid::Uuid,
+    device: Option<DeviceInfo>,
+    client: ClientInfo,
+    now: DateTime<Utc>,
+) -> Result<(uuid::Uuid, String), AuthError> {
+    let device = device.unwrap_or_default();
+    let expires_at = now + delta(app.config.auth.refresh_token_ttl);
+    let session = session_repo::insert(
+        conn,
+        session_repo::NewSession {
+            user_id,
+            device_name: device.name.filter(|s| !s.is_empty()),
+            platform: device.platform.filter(|s| !s.is_empty()),
+            app_version: device.app_version.filter(|s| !s.is_empty()),
+            user_agent: client.user_agent.map(|ua| ua.chars().take(512).collect()),
+            ip: client.ip,
+            expires_at,
+        },
+        now,
+    )
+    .await?;
+    let refresh = tokens::random_token();
+    refresh_tokens::insert(conn, session.id, tokens::hash_token(&refresh), now, expires_at).await?;
+    Ok((session.id, refresh))
+}
+
+pub(crate) fn token_response(
+    app: &AppState,
+    user: entity::user::Model,
+    session_id: uuid::Uuid,
+    refresh_token: String,
+) -> Result<TokenResponse, AuthError> {
+    let access_token = app.jwt.issue(user.id, session_id, &user.role)?;
+    Ok(TokenResponse {
+        user: UserDto::from(user),
+        access_token,
+        refresh_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: app.jwt.ttl().as_secs(),
+    })
+}
+
+/// The failed-login counter is keyed by a hash of the normalised email, so it works the same
+/// for addresses with and without an account and stores no addresses.
+pub(crate) fn throttle_key(email: &Email) -> String {
+    hex::encode(Sha256::digest(format!("login:{email}").as_bytes()))
+}
+
+/// Refuses passwords that break the policy, naming the field.
+pub(crate) fn check_policy(
+    field: &'static str,
+    password: &str,
+    email: &Email,
+) -> Result<(), AuthError> {
+    match super::password::policy_violation(password, email.as_str()) {
+        Some(message) => Err(AuthError::WeakPassword(field, message)),
+        None => Ok(()),
+    }
+}

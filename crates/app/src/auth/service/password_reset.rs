@@ -1,0 +1,57 @@
+use secrecy::SecretString;
+use serde_json::json;
+
+use super::{check_policy, throttle_key};
+use crate::app::AppState;
+use crate::audit;
+use crate::auth::error::AuthError;
+use crate::auth::repo::user_tokens::{self, TokenKind};
+use crate::auth::repo::{sessions, throttle};
+use crate::auth::{session_state, tokens};
+use crate::platform::{clock, db, outbox};
+use crate::users::{self, Email};
+
+pub const PASSWORD_RESET_REQUESTED: &str = "auth:password_reset_requested";
+
+/// Queues the reset email. The same work and answer whether or not the account exists: the
+/// background job looks the address up, so a request reveals nothing by its timing.
+#[tracing::instrument(skip_all)]
+pub async fn request(app: &AppState, email: &str) -> Result<(), AuthError> {
+    let email = Email::normalize(email);
+    let txn = db::begin_write(&app.db).await?;
+    outbox::enqueue(&txn, PASSWORD_RESET_REQUESTED, &json!({ "email": email.as_str() })).await?;
+    txn.commit().await?;
+    app.wake_outbox_relay();
+    audit!("password_reset.requested");
+    Ok(())
+}
+
+/// Sets a new password with a reset token: single use, and it ends every session.
+#[tracing::instrument(skip_all)]
+pub async fn confirm(app: &AppState, token: &str, password: String) -> Result<(), AuthError> {
+    let now = clock::now();
+    let token_hash = tokens::hash_token(token);
+    let found = user_tokens::find_valid(&*app.db, TokenKind::PasswordReset, &token_hash, now)
+        .await?
+        .ok_or(AuthError::InvalidToken)?;
+    let user = users::service::find(&*app.db, found.user_id)
+        .await?
+        .ok_or(AuthError::InvalidToken)?;
+    let email = Email::normalize(&user.email);
+    check_policy("password", &password, &email)?;
+    let hash = app.passwords.hash(&SecretString::from(password)).await?;
+
+    let txn = db::begin_write(&app.db).await?;
+    if !user_tokens::consume(&txn, found.id, now).await? {
+        return Err(AuthError::InvalidToken);
+    }
+    user_tokens::consume_all(&txn, user.id, TokenKind::PasswordReset, now).await?;
+    users::service::set_password_hash(&txn, user.id, &hash, now).await?;
+    let revoked = sessions::revoke(&txn, user.id, sessions::Revoke::All, now).await?;
+    // Whoever can read the mailbox may log in again at once, even during a lockout.
+    throttle::clear(&txn, &throttle_key(&email)).await?;
+    txn.commit().await?;
+    session_state::forget(app, &revoked).await;
+    audit!("password_reset.completed", user_id = %user.id, sessions_revoked = revoked.len());
+    Ok(())
+}

@@ -1,0 +1,47 @@
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::audit;
+use crate::auth::dto::{SessionDto, SessionList};
+use crate::auth::error::AuthError;
+use crate::auth::extract::AuthUser;
+use crate::auth::repo::sessions;
+use crate::auth::session_state;
+use crate::platform::{clock, db};
+
+pub async fn list(app: &AppState, user: AuthUser) -> Result<SessionList, AuthError> {
+    let items = sessions::list_live(&*app.db, user.user_id, clock::now())
+        .await?
+        .into_iter()
+        .map(|s| SessionDto {
+            current: s.id == user.session_id,
+            id: s.id,
+            device_name: s.device_name,
+            platform: s.platform,
+            app_version: s.app_version,
+            user_agent: s.user_agent,
+            ip: s.ip,
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+        })
+        .collect();
+    Ok(SessionList { items })
+}
+
+/// Revokes one of the caller's own live sessions; any other id is a 404.
+#[tracing::instrument(skip_all, fields(user.id = %user.user_id, session.id = %session_id))]
+pub async fn revoke(app: &AppState, user: AuthUser, session_id: Uuid) -> Result<(), AuthError> {
+    let now = clock::now();
+    let txn = db::begin_write(&app.db).await?;
+    let live = sessions::find(&txn, session_id)
+        .await?
+        .filter(|s| s.user_id == user.user_id && sessions::is_live(s, now));
+    if live.is_none() {
+        return Err(AuthError::SessionNotFound);
+    }
+    let revoked = sessions::revoke(&txn, user.user_id, sessions::Revoke::One(session_id), now).await?;
+    txn.commit().await?;
+    session_state::forget(app, &revoked).await;
+    audit!("session.revoked", user_id = %user.user_id, session_id = %session_id);
+    Ok(())
+}

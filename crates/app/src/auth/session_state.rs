@@ -1,0 +1,60 @@
+//! Is this session still live? Asked on every authenticated request, answered by the shared
+//! cache (Redis when configured, so a logout on one instance is seen by all) and the database
+//! behind it. Revocations delete the cache entry after their transaction commits; the short
+//! TTL bounds staleness if a deletion is ever lost (e.g. during a Redis outage).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::repo::sessions;
+use crate::app::AppState;
+use crate::platform::{cache, clock};
+use crate::users::{self, Role};
+
+const TTL: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveSession {
+    pub user_id: Uuid,
+    pub role: Role,
+}
+
+fn key(session_id: Uuid) -> String {
+    format!("session:{session_id}")
+}
+
+/// The live session `session_id` of `user_id`, with the user's current role.
+pub async fn lookup(
+    app: &AppState,
+    session_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<LiveSession>, sea_orm::DbErr> {
+    let key = key(session_id);
+    if let Some(live) = cache::get_json::<LiveSession>(app.cache.as_ref(), &key).await {
+        return Ok((live.user_id == user_id).then_some(live));
+    }
+    let Some(session) = sessions::find(&*app.db, session_id).await? else {
+        return Ok(None);
+    };
+    if session.user_id != user_id || !sessions::is_live(&session, clock::now()) {
+        return Ok(None);
+    }
+    let Some(user) = users::service::find(&*app.db, user_id).await? else {
+        return Ok(None);
+    };
+    let live = LiveSession {
+        user_id,
+        role: Role::parse(&user.role),
+    };
+    cache::set_json(app.cache.as_ref(), &key, &live, TTL).await;
+    Ok(Some(live))
+}
+
+/// Drops cached liveness of revoked sessions. Call after the revoking transaction commits.
+pub async fn forget(app: &AppState, session_ids: &[Uuid]) {
+    let keys: Vec<String> = session_ids.iter().copied().map(key).collect();
+    app.cache.delete(&keys).await;
+}

@@ -1,0 +1,14 @@
+//! The Data API: per-user items with pagination, optimistic concurrency, idempotent creation,
+//! batches and delta sync.
+
+pub mod batch;
+pub mod dto;
+pub mod error;
+pub mod etag;
+pub mod jobs;
+pub mod limits;
+pub mod repo;
+pub mod routes;
+pub mod seed;
+pub mod service;
+pub mod sync;

@@ -1,0 +1,331 @@
+//! Queries on `items` and `item_owners`.
+
+use chrono::{DateTime, Utc};
+use entity::{item, item_owner};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::dto::ItemSort;
+use crate::users::repo::escape_like;
+
+pub use item::Model as Item;
+
+/// The owner's sync state after taking the next change sequence number.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnerSeq {
+    pub seq: i64,
+    pub live_count: i64,
+}
+
+/// Takes the owner's next change sequence number. The row stays locked until the transaction
+/// ends, so an owner's writes commit one at a time and in sequence order: the delta-sync feed
+/// can never skip a change that commits late.
+pub async fn next_seq(conn: &impl ConnectionTrait, owner: Uuid) -> Result<OwnerSeq, DbErr> {
+    item_owner::Entity::insert(item_owner::ActiveModel {
+        owner_id: Set(owner),
+        last_seq: Set(0),
+        live_count: Set(0),
+        purged_seq: Set(0),
+    })
+    .on_conflict_do_nothing_on([item_owner::Column::OwnerId])
+    .exec_without_returning(conn)
+    .await?;
+    let updated = item_owner::Entity::update_many()
+        .col_expr(
+            item_owner::Column::LastSeq,
+            Expr::col(item_owner::Column::LastSeq).add(1),
+        )
+        .filter(item_owner::Column::OwnerId.eq(owner))
+        .exec_with_returning(conn)
+        .await?;
+    let row = updated
+        .into_iter()
+        .next()
+        .ok_or_else(|| DbErr::RecordNotFound("item owner".to_owned()))?;
+    Ok(OwnerSeq {
+        seq: row.last_seq,
+        live_count: row.live_count,
+    })
+}
+
+pub async fn adjust_live_count(
+    conn: &impl ConnectionTrait,
+    owner: Uuid,
+    delta: i64,
+) -> Result<(), DbErr> {
+    item_owner::Entity::update_many()
+        .col_expr(
+            item_owner::Column::LiveCount,
+            Expr::col(item_owner::Column::LiveCount).add(delta),
+        )
+        .filter(item_owner::Column::OwnerId.eq(owner))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn owner_state(
+    conn: &impl ConnectionTrait,
+    owner: Uuid,
+) -> Result<Option<item_owner::Model>, DbErr> {
+    item_owner::Entity::find_by_id(owner).one(conn).await
+}
+
+pub struct NewItem {
+    pub id: Uuid,
+    pub owner: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub data: Option<Value>,
+    pub seq: i64,
+}
+
+pub async fn insert(conn: &impl ConnectionTrait, new: NewItem, now: DateTime<Utc>) -> Result<Item, DbErr> {
+    let model = Item {
+        id: new.id,
+        owner_id: new.owner,
+        name: new.name,
+        description: new.description,
+        data: new.data,
+        version: 1,
+        change_seq: new.seq,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    };
+    item::Entity::insert(item::ActiveModel {
+        id: Set(model.id),
+        owner_id: Set(model.owner_id),
+        name: Set(model.name.clone()),
+        description: Set(model.description.clone()),
+        data: Set(model.data.clone()),
+        version: Set(model.version),
+        change_seq: Set(model.change_seq),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(model)
+}
+
+/// A live (not deleted) item of `owner`; another owner's item is simply not found.
+pub async fn find_live(conn: &impl ConnectionTrait, owner: Uuid, id: Uuid) -> Result<Option<Item>, DbErr> {
+    item::Entity::find_by_id(id)
+        .filter(item::Column::OwnerId.eq(owner))
+        .filter(item::Column::DeletedAt.is_null())
+        .one(conn)
+        .await
+}
+
+pub struct Replacement {
+    pub name: String,
+    pub description: Option<String>,
+    pub data: Option<Value>,
+}
+
+/// Replaces an item if it is still at `version`; false if it changed or went away meanwhile.
+pub async fn replace(
+    conn: &impl ConnectionTrait,
+    current: &Item,
+    with: Replacement,
+    seq: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = item::Entity::update_many()
+        .col_expr(item::Column::Name, Expr::value(with.name))
+        .col_expr(item::Column::Description, Expr::value(with.description))
+        .col_expr(item::Column::Data, Expr::value(with.data))
+        .col_expr(item::Column::Version, Expr::value(current.version + 1))
+        .col_expr(item::Column::ChangeSeq, Expr::value(seq))
+        .col_expr(item::Column::UpdatedAt, Expr::value(now))
+        .filter(item::Column::Id.eq(current.id))
+        .filter(item::Column::Version.eq(current.version))
+        .filter(item::Column::DeletedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Turns an item into a tombstone that delta sync reports until it is purged.
+pub async fn soft_delete(
+    conn: &impl ConnectionTrait,
+    current: &Item,
+    seq: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = item::Entity::update_many()
+        .col_expr(item::Column::DeletedAt, Expr::value(now))
+        .col_expr(item::Column::Version, Expr::value(current.version + 1))
+        .col_expr(item::Column::ChangeSeq, Expr::value(seq))
+        .col_expr(item::Column::UpdatedAt, Expr::value(now))
+        .filter(item::Column::Id.eq(current.id))
+        .filter(item::Column::Version.eq(current.version))
+        .filter(item::Column::DeletedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// The position of an item in a sort order: the sort column's value and the id.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum SortKey {
+    Time(DateTime<Utc>),
+    Text(String),
+}
+
+pub fn sort_key(item: &Item, sort: ItemSort) -> SortKey {
+    match sort {
+        ItemSort::CreatedAt | ItemSort::CreatedAtDesc => SortKey::Time(item.created_at),
+        ItemSort::UpdatedAt | ItemSort::UpdatedAtDesc => SortKey::Time(item.updated_at),
+        ItemSort::Name | ItemSort::NameDesc => SortKey::Text(item.name.clone()),
+    }
+}
+
+fn sort_column(sort: ItemSort) -> (item::Column, Order) {
+    match sort {
+        ItemSort::CreatedAt => (item::Column::CreatedAt, Order::Asc),
+        ItemSort::CreatedAtDesc => (item::Column::CreatedAt, Order::Desc),
+        ItemSort::UpdatedAt => (item::Column::UpdatedAt, Order::Asc),
+        ItemSort::UpdatedAtDesc => (item::Column::UpdatedAt, Order::Desc),
+        ItemSort::Name => (item::Column::Name, Order::Asc),
+        ItemSort::NameDesc => (item::Column::Name, Order::Desc),
+    }
+}
+
+fn live_of(owner: Uuid, q: Option<&str>) -> Select<item::Entity> {
+    let mut select = item::Entity::find()
+        .filter(item::Column::OwnerId.eq(owner))
+        .filter(item::Column::DeletedAt.is_null());
+    if let Some(q) = q.filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+        select = select.filter(
+            Func::lower(Expr::col(item::Column::Name)).like(LikeExpr::new(pattern).escape('\\')),
+        );
+    }
+    select
+}
+
+pub async fn count_live(conn: &impl ConnectionTrait, owner: Uuid, q: Option<&str>) -> Result<u64, DbErr> {
+    live_of(owner, q).count(conn).await
+}
+
+/// One page of live items in `sort` order, after `after` (keyset) or from `offset`.
+pub async fn list_live(
+    conn: &impl ConnectionTrait,
+    owner: Uuid,
+    q: Option<&str>,
+    sort: ItemSort,
+    after: Option<(SortKey, Uuid)>,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<Item>, DbErr> {
+    let (column, order) = sort_column(sort);
+    let mut select = live_of(owner, q);
+    if let Some((key, id)) = after {
+        let key: SimpleExpr = match key {
+            SortKey::Time(at) => Expr::value(at),
+            SortKey::Text(text) => Expr::value(text),
+        };
+        // Row-value comparison: one index range on (owner_id, column, id) in both databases.
+        let position = Expr::tuple([Expr::col(column).into(), Expr::col(item::Column::Id).into()]);
+        let bound = Expr::tuple([key, Expr::value(id)]);
+        select = select.filter(match order {
+            Order::Asc => position.gt(bound),
+            _ => position.lt(bound),
+        });
+    }
+    select
+        .order_by(column, order.clone())
+        .order_by(item::Column::Id, order)
+        .offset(offset)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+/// Every change (live items and tombstones) after `since`, in sequence order.
+pub async fn changes_after(
+    conn: &impl ConnectionTrait,
+    owner: Uuid,
+    since: i64,
+    include_deleted: bool,
+    limit: u64,
+) -> Result<Vec<Item>, DbErr> {
+    let mut select = item::Entity::find()
+        .filter(item::Column::OwnerId.eq(owner))
+        .filter(item::Column::ChangeSeq.gt(since));
+    if !include_deleted {
+        select = select.filter(item::Column::DeletedAt.is_null());
+    }
+    select
+        .order_by_asc(item::Column::ChangeSeq)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+pub async fn all_live(conn: &impl ConnectionTrait, owner: Uuid) -> Result<Vec<Item>, DbErr> {
+    live_of(owner, None)
+        .order_by_asc(item::Column::CreatedAt)
+        .order_by_asc(item::Column::Id)
+        .all(conn)
+        .await
+}
+
+pub async fn delete_all_of_owner(conn: &impl ConnectionTrait, owner: Uuid) -> Result<(), DbErr> {
+    item::Entity::delete_many()
+        .filter(item::Column::OwnerId.eq(owner))
+        .exec(conn)
+        .await?;
+    item_owner::Entity::delete_by_id(owner).exec(conn).await?;
+    Ok(())
+}
+
+/// Owners with tombstones older than `before`, and the highest sequence among them.
+pub async fn expired_tombstones(
+    conn: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> Result<Vec<(Uuid, i64)>, DbErr> {
+    item::Entity::find()
+        .select_only()
+        .column(item::Column::OwnerId)
+        .column_as(item::Column::ChangeSeq.max(), "max_seq")
+        .filter(item::Column::DeletedAt.lt(before))
+        .group_by(item::Column::OwnerId)
+        .into_tuple()
+        .all(conn)
+        .await
+}
+
+/// Deletes an owner's tombstones up to `max_seq` and remembers that sync before it is gone.
+pub async fn purge_tombstones(
+    conn: &impl ConnectionTrait,
+    owner: Uuid,
+    max_seq: i64,
+    before: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let deleted = item::Entity::delete_many()
+        .filter(item::Column::OwnerId.eq(owner))
+        .filter(item::Column::DeletedAt.lt(before))
+        .filter(item::Column::ChangeSeq.lte(max_seq))
+        .exec(conn)
+        .await?;
+    item_owner::Entity::update_many()
+        .col_expr(
+            item_owner::Column::PurgedSeq,
+            Expr::value(max_seq),
+        )
+        .filter(item_owner::Column::OwnerId.eq(owner))
+        .filter(item_owner::Column::PurgedSeq.lt(max_seq))
+        .exec(conn)
+        .await?;
+    Ok(deleted.rows_affected)
+}

@@ -1,0 +1,161 @@
+//! HTTP handlers of the Data API.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+use super::dto::*;
+use super::etag::{self, Condition};
+use super::{batch, service, sync};
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::platform::error::{ApiResult, ErrorBody};
+use crate::platform::extract::{ValidPath, ValidatedJson, ValidatedQuery};
+use crate::platform::idempotency::{self, IdempotencyKey};
+use crate::platform::pagination::Page;
+
+fn with_etag(status: StatusCode, item: ItemDto) -> Response {
+    let tag = etag::header_value(item.version);
+    let mut response = (status, Json(item)).into_response();
+    response.headers_mut().insert(header::ETAG, tag);
+    response
+}
+
+#[utoipa::path(get, path = "/api/data", tag = "data", security(("bearer" = [])),
+    params(ListItemsQuery),
+    responses((status = 200, body = Page<ItemDto>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_items(
+    State(app): State<AppState>,
+    user: AuthUser,
+    ValidatedQuery(query): ValidatedQuery<ListItemsQuery>,
+) -> ApiResult<Json<Page<ItemDto>>> {
+    Ok(Json(service::list(&app, user.user_id, query).await?))
+}
+
+#[utoipa::path(post, path = "/api/data", tag = "data", security(("bearer" = [])),
+    request_body = ItemInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1..255 characters; executed once per user and key for 24 h")),
+    responses(
+        (status = 201, description = "Created; `Location` and `ETag` set", body = ItemDto),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "`QUOTA_EXCEEDED`", body = ErrorBody),
+        (status = 409, description = "`IDEMPOTENCY_IN_PROGRESS`", body = ErrorBody),
+        (status = 413, description = "`data` over 64 KiB", body = ErrorBody),
+        (status = 422, description = "`IDEMPOTENCY_KEY_MISMATCH`", body = ErrorBody),
+    ))]
+pub async fn create_item(
+    State(app): State<AppState>,
+    user: AuthUser,
+    IdempotencyKey(key): IdempotencyKey,
+    ValidatedJson(input): ValidatedJson<ItemInput>,
+) -> ApiResult<Response> {
+    let scope = user.user_id.to_string();
+    let hash = idempotency::request_hash(&app, "POST", "/api/data", &input);
+    let app = &app;
+    idempotency::run_once(app, &scope, key, hash, false, move |claim| async move {
+        let item = service::create(app, user.user_id, input, claim.as_ref()).await?;
+        let location = format!("/api/data/{}", item.id);
+        let mut response = with_etag(StatusCode::CREATED, item);
+        if let Ok(value) = HeaderValue::from_str(&location) {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
+        Ok(response)
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/data/{id}", tag = "data", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("If-None-Match" = Option<String>, Header, description = "The ETag you have: `304` if unchanged")),
+    responses((status = 200, body = ItemDto), (status = 304, description = "Not modified"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, description = "No such item, or not yours", body = ErrorBody)))]
+pub async fn get_item(
+    State(app): State<AppState>,
+    user: AuthUser,
+    ValidPath(id): ValidPath<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let item = service::get(&app, user.user_id, id).await?;
+    if Condition::from_header(&headers, header::IF_NONE_MATCH).is_some_and(|c| c.matches(item.version)) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        response.headers_mut().insert(header::ETAG, etag::header_value(item.version));
+        return Ok(response);
+    }
+    Ok(with_etag(StatusCode::OK, item))
+}
+
+#[utoipa::path(put, path = "/api/data/{id}", tag = "data", security(("bearer" = [])),
+    request_body = ItemInput,
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The ETag the item must still have")),
+    responses((status = 200, body = ItemDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 412, description = "`PRECONDITION_FAILED`", body = ErrorBody),
+        (status = 413, body = ErrorBody)))]
+pub async fn replace_item(
+    State(app): State<AppState>,
+    user: AuthUser,
+    ValidPath(id): ValidPath<Uuid>,
+    headers: HeaderMap,
+    ValidatedJson(input): ValidatedJson<ItemInput>,
+) -> ApiResult<Response> {
+    let if_match = Condition::from_header(&headers, header::IF_MATCH);
+    let item = service::replace(&app, user.user_id, id, input, if_match).await?;
+    Ok(with_etag(StatusCode::OK, item))
+}
+
+#[utoipa::path(delete, path = "/api/data/{id}", tag = "data", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 204, description = "Deleted"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)))]
+pub async fn delete_item(
+    State(app): State<AppState>,
+    user: AuthUser,
+    ValidPath(id): ValidPath<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    let if_match = Condition::from_header(&headers, header::IF_MATCH);
+    service::delete(&app, user.user_id, id, if_match).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/data/batch", tag = "data", security(("bearer" = [])),
+    request_body = BatchRequest,
+    params(BatchQuery, ("Idempotency-Key" = Option<String>, Header)),
+    responses(
+        (status = 200, description = "Every operation's result (all succeeded when atomic)", body = BatchResponse),
+        (status = 400, description = "Invalid input, or (atomic) the failing operation's error, its index in `details`", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn batch_items(
+    State(app): State<AppState>,
+    user: AuthUser,
+    IdempotencyKey(key): IdempotencyKey,
+    ValidatedQuery(query): ValidatedQuery<BatchQuery>,
+    ValidatedJson(request): ValidatedJson<BatchRequest>,
+) -> ApiResult<Response> {
+    let atomic = query.atomic.unwrap_or(true);
+    let scope = user.user_id.to_string();
+    let route = if atomic { "/api/data/batch" } else { "/api/data/batch?atomic=false" };
+    let hash = idempotency::request_hash(&app, "POST", route, &request);
+    let app = &app;
+    idempotency::run_once(app, &scope, key, hash, false, move |claim| async move {
+        let operations = request.operations;
+        let response = batch::run(app, user.user_id, operations, atomic, claim.as_ref()).await?;
+        Ok(Json(response).into_response())
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/data/changes", tag = "data", security(("bearer" = [])),
+    params(ChangesQuery),
+    responses((status = 200, body = ChangesPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 410, description = "`SYNC_EXPIRED`: do a full sync", body = ErrorBody)))]
+pub async fn list_changes(
+    State(app): State<AppState>,
+    user: AuthUser,
+    ValidatedQuery(query): ValidatedQuery<ChangesQuery>,
+) -> ApiResult<Json<ChangesPage>> {
+    Ok(Json(sync::changes(&app, user.user_id, query).await?))
+}

@@ -1,0 +1,260 @@
+//! The rules of the Data API: ownership, versions, quota, the change sequence and the cache.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::dto::{ItemDto, ItemInput, ItemSort, ListItemsQuery};
+use super::error::ItemError;
+use super::limits::check_data;
+use super::repo::{self, Item, SortKey};
+use crate::app::AppState;
+use crate::platform::error::ApiError;
+use crate::platform::idempotency::{self, Claim};
+use crate::platform::pagination::{Page, PageRequest, PageStart};
+use crate::platform::{cache, clock, db, outbox};
+
+pub const DATA_CREATED: &str = "data:created";
+const CACHE_TTL: Duration = Duration::from_secs(300);
+
+/// Cache keys carry the owner: an entry can never answer another user's request.
+fn cache_key(owner: Uuid, id: Uuid) -> String {
+    format!("item:{owner}:{id}")
+}
+
+pub async fn forget_cached(app: &AppState, owner: Uuid, ids: &[Uuid]) {
+    let keys: Vec<String> = ids.iter().map(|id| cache_key(owner, *id)).collect();
+    app.cache.delete(&keys).await;
+}
+
+/// Checks `data` of an input, naming it `path` in errors.
+pub fn check_input(input: &ItemInput, path: &str) -> Result<(), ItemError> {
+    match &input.data {
+        Some(data) => check_data(data, path),
+        None => Ok(()),
+    }
+}
+
+/// Creates an item inside `txn`: takes a sequence number, enforces the quota, stores the
+/// `data:created` event with it.
+pub async fn create_in(
+    txn: &DatabaseTransaction,
+    app: &AppState,
+    owner: Uuid,
+    input: ItemInput,
+) -> Result<Item, ItemError> {
+    let state = repo::next_seq(txn, owner).await?;
+    let limit = app.config.items.max_items_per_user;
+    if u64::try_from(state.live_count).unwrap_or(0) >= limit {
+        return Err(ItemError::QuotaExceeded { limit });
+    }
+    let now = clock::now();
+    let item = repo::insert(
+        txn,
+        repo::NewItem {
+            id: Uuid::now_v7(),
+            owner,
+            description: input.description,
+            name: input.name,
+            data: input.data.map(Value::Object),
+            seq: state.seq,
+        },
+        now,
+    )
+    .await?;
+    repo::adjust_live_count(txn, owner, 1).await?;
+    outbox::enqueue(txn, DATA_CREATED, &json!({ "dataId": item.id })).await?;
+    Ok(item)
+}
+
+/// `POST /api/data`, optionally completing an `Idempotency-Key` claim in the same transaction.
+#[tracing::instrument(skip_all, fields(user.id = %owner))]
+pub async fn create(
+    app: &AppState,
+    owner: Uuid,
+    input: ItemInput,
+    claim: Option<&Claim>,
+) -> Result<ItemDto, ApiError> {
+    check_input(&input, "data")?;
+    let txn = db::begin_write(&app.db).await?;
+    let item = ItemDto::from(create_in(&txn, app, owner, input).await?);
+    if let Some(claim) = claim {
+        idempotency::complete(&txn, claim, 201, &item, &created_headers(&item)).await?;
+    }
+    txn.commit().await?;
+    app.wake_outbox_relay();
+    Ok(item)
+}
+
+/// `Location` and `ETag` of a creation, stored with idempotent replays too.
+pub fn created_headers(item: &ItemDto) -> Vec<(String, String)> {
+    vec![
+        ("location".to_owned(), format!("/api/data/{}", item.id)),
+        ("etag".to_owned(), super::etag::of(item.version)),
+    ]
+}
+
+#[tracing::instrument(skip_all, fields(user.id = %owner, item.id = %id))]
+pub async fn get(app: &AppState, owner: Uuid, id: Uuid) -> Result<ItemDto, ItemError> {
+    let key = cache_key(owner, id);
+    if let Some(item) = cache::get_json::<ItemDto>(app.cache.as_ref(), &key).await {
+        return Ok(item);
+    }
+    let item = repo::find_live(&*app.db, owner, id)
+        .await?
+        .map(ItemDto::from)
+        .ok_or(ItemError::NotFound)?;
+    cache::set_json(app.cache.as_ref(), &key, &item, CACHE_TTL).await;
+    Ok(item)
+}
+
+/// Replaces an item inside `txn`. `if_match` is the caller's precondition.
+pub async fn replace_in(
+    txn: &DatabaseTransaction,
+    owner: Uuid,
+    id: Uuid,
+    input: ItemInput,
+    if_match: Option<&super::etag::Condition>,
+) -> Result<Item, ItemError> {
+    let state = repo::next_seq(txn, owner).await?;
+    let current = repo::find_live(txn, owner, id).await?.ok_or(ItemError::NotFound)?;
+    if if_match.is_some_and(|c| !c.matches(current.version)) {
+        return Err(ItemError::PreconditionFailed);
+    }
+    let now = clock::now();
+    let replacement = repo::Replacement {
+        description: input.description,
+        name: input.name,
+        data: input.data.map(Value::Object),
+    };
+    if !repo::replace(txn, &current, replacement, state.seq, now).await? {
+        return Err(ItemError::PreconditionFailed);
+    }
+    repo::find_live(txn, owner, id).await?.ok_or(ItemError::NotFound)
+}
+
+#[tracing::instrument(skip_all, fields(user.id = %owner, item.id = %id))]
+pub async fn replace(
+    app: &AppState,
+    owner: Uuid,
+    id: Uuid,
+    input: ItemInput,
+    if_match: Option<super::etag::Condition>,
+) -> Result<ItemDto, ItemError> {
+    check_input(&input, "data")?;
+    let txn = db::begin_write(&app.db).await?;
+    let item = replace_in(&txn, owner, id, input, if_match.as_ref()).await?;
+    txn.commit().await?;
+    forget_cached(app, owner, &[id]).await;
+    Ok(ItemDto::from(item))
+}
+
+/// Deletes an item inside `txn`, leaving a tombstone for delta sync.
+pub async fn delete_in(
+    txn: &DatabaseTransaction,
+    owner: Uuid,
+    id: Uuid,
+    if_match: Option<&super::etag::Condition>,
+) -> Result<(), ItemError> {
+    let state = repo::next_seq(txn, owner).await?;
+    let current = repo::find_live(txn, owner, id).await?.ok_or(ItemError::NotFound)?;
+    if if_match.is_some_and(|c| !c.matches(current.version)) {
+        return Err(ItemError::PreconditionFailed);
+    }
+    if !repo::soft_delete(txn, &current, state.seq, clock::now()).await? {
+        return Err(ItemError::PreconditionFailed);
+    }
+    repo::adjust_live_count(txn, owner, -1).await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(user.id = %owner, item.id = %id))]
+pub async fn delete(
+    app: &AppState,
+    owner: Uuid,
+    id: Uuid,
+    if_match: Option<super::etag::Condition>,
+) -> Result<(), ItemError> {
+    let txn = db::begin_write(&app.db).await?;
+    delete_in(&txn, owner, id, if_match.as_ref()).await?;
+    txn.commit().await?;
+    forget_cached(app, owner, &[id]).await;
+    Ok(())
+}
+
+/// What a list cursor remembers: the sort and filter it belongs to, and the last position.
+#[derive(Serialize, Deserialize)]
+struct ListCursor {
+    sort: String,
+    q: Option<String>,
+    key: SortKey,
+    id: Uuid,
+}
+
+fn sort_name(sort: ItemSort) -> &'static str {
+    match sort {
+        ItemSort::CreatedAt => "createdAt",
+        ItemSort::CreatedAtDesc => "-createdAt",
+        ItemSort::UpdatedAt => "updatedAt",
+        ItemSort::UpdatedAtDesc => "-updatedAt",
+        ItemSort::Name => "name",
+        ItemSort::NameDesc => "-name",
+    }
+}
+
+#[tracing::instrument(skip_all, fields(user.id = %owner))]
+pub async fn list(app: &AppState, owner: Uuid, query: ListItemsQuery) -> Result<Page<ItemDto>, ApiError> {
+    let sort = query.sort.unwrap_or_default();
+    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let page = PageRequest::new(query.limit, query.offset, query.cursor.as_deref(), |raw| {
+        app.cursors
+            .decode::<ListCursor>(raw)
+            // A cursor is only valid for the listing that produced it.
+            .filter(|c| c.sort == sort_name(sort) && c.q.as_deref() == q)
+    })?;
+    let (after, offset) = match page.start {
+        PageStart::Offset(offset) => (None, offset),
+        PageStart::After(ref cursor) => (Some((cursor.key.clone(), cursor.id)), 0),
+    };
+    let mut rows = repo::list_live(&*app.db, owner, q, sort, after, offset, page.limit + 1).await?;
+    let has_more = rows.len() as u64 > page.limit;
+    rows.truncate(page.limit as usize);
+    let next_cursor = if has_more {
+        rows.last().map(|last| {
+            app.cursors.encode(&ListCursor {
+                sort: sort_name(sort).to_owned(),
+                q: q.map(str::to_owned),
+                key: repo::sort_key(last, sort),
+                id: last.id,
+            })
+        })
+    } else {
+        None
+    };
+    let total = match page.start {
+        PageStart::Offset(_) => Some(repo::count_live(&*app.db, owner, q).await?),
+        PageStart::After(_) => None,
+    };
+    Ok(Page {
+        items: rows.into_iter().map(ItemDto::from).collect(),
+        limit: page.limit,
+        offset: page.offset(),
+        total,
+        next_cursor,
+    })
+}
+
+pub async fn export_all(conn: &impl ConnectionTrait, owner: Uuid) -> Result<Vec<ItemDto>, DbErr> {
+    Ok(repo::all_live(conn, owner)
+        .await?
+        .into_iter()
+        .map(ItemDto::from)
+        .collect())
+}
+
+pub async fn delete_all_of_owner(conn: &impl ConnectionTrait, owner: Uuid) -> Result<(), DbErr> {
+    repo::delete_all_of_owner(conn, owner).await
+}

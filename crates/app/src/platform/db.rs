@@ -1,0 +1,242 @@
+//! The database: SQLite (WAL) under `DATA_DIR` by default, PostgreSQL when `DATABASE_URL` is set.
+//! One SeaORM connection type serves both; backend-specific SQL is chosen with
+//! `db.get_database_backend()` where a query needs it.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr,
+    SqlxPostgresConnector, SqlxSqliteConnector, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
+};
+use secrecy::ExposeSecret;
+use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::config::Config;
+
+/// How long a request waits for a pooled connection before answering 503. Also bounds how long
+/// a request hangs while the database is down (sqlx keeps retrying refused connections until then).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Arbitrary constant naming the migration lock in `pg_advisory_lock`.
+const MIGRATION_LOCK_KEY: i64 = 0x6169_6f73_6d69_6772; // "aiosmigr"
+
+/// The application's database handle, plus what `/health/ready` needs to know about it.
+#[derive(Clone)]
+pub struct Db {
+    pub conn: DatabaseConnection,
+    migrated: Arc<AtomicBool>,
+}
+
+impl std::ops::Deref for Db {
+    type Target = DatabaseConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl Db {
+    pub fn backend(&self) -> DatabaseBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// Answers within `timeout` whether the database executes a query.
+    pub async fn ping(&self, timeout: Duration) -> bool {
+        matches!(tokio::time::timeout(timeout, self.conn.ping()).await, Ok(Ok(())))
+    }
+
+    /// True once this process has seen every migration applied.
+    pub async fn migrations_applied(&self) -> bool {
+        if self.migrated.load(Ordering::Relaxed) {
+            return true;
+        }
+        match Migrator::get_pending_migrations(&self.conn).await {
+            Ok(pending) if pending.is_empty() => {
+                self.migrated.store(true, Ordering::Relaxed);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub async fn close(&self) {
+        if let Err(err) = self.conn.clone().close().await {
+            tracing::warn!(error = %err, "closing the database pool failed");
+        }
+    }
+}
+
+/// Opens the pool, retrying with exponential backoff for up to `DATABASE_CONNECT_TIMEOUT_SECS`
+/// (a database that starts alongside the server, as in docker-compose, is normal).
+pub async fn connect(config: &Config) -> anyhow::Result<Db> {
+    let started = Instant::now();
+    let mut backoff = Duration::from_millis(250);
+    let mut attempt = 1u32;
+    loop {
+        match try_connect(config).await {
+            Ok(conn) => {
+                return Ok(Db {
+                    conn,
+                    migrated: Arc::new(AtomicBool::new(false)),
+                });
+            }
+            Err(err) if started.elapsed() + backoff < config.database.connect_timeout => {
+                tracing::warn!(attempt, retry_in_ms = backoff.as_millis() as u64, error = %format!("{err:#}"),
+                    "database not reachable yet");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                attempt += 1;
+            }
+            Err(err) => {
+                return Err(err.context(format!(
+                    "database unreachable after {attempt} attempts over {}s \
+                     (DATABASE_URL, DATABASE_CONNECT_TIMEOUT_SECS)",
+                    started.elapsed().as_secs()
+                )));
+            }
+        }
+    }
+}
+
+async fn try_connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let pool_size = config.database.pool_size;
+    match &config.database.url {
+        Some(url) => {
+            let mut options = PgConnectOptions::from_str(url.expose_secret())
+                .context("DATABASE_URL is not a valid PostgreSQL URL")?
+                .application_name("aios-server")
+                .log_statements(tracing::log::LevelFilter::Trace);
+            if config.database.ssl {
+                options = options.ssl_mode(PgSslMode::Require);
+            }
+            let pool = PgPoolOptions::new()
+                .max_connections(pool_size)
+                .min_connections(1)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options)
+                .await
+                .context("connecting to PostgreSQL")?;
+            Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
+        }
+        None => {
+            tokio::fs::create_dir_all(&config.data_dir)
+                .await
+                .with_context(|| format!("creating DATA_DIR {}", config.data_dir.display()))?;
+            let options = SqliteConnectOptions::new()
+                .filename(config.sqlite_path())
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .log_statements(tracing::log::LevelFilter::Trace);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(pool_size)
+                .min_connections(1)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options)
+                .await
+                .with_context(|| format!("opening SQLite at {}", config.sqlite_path().display()))?;
+            Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+        }
+    }
+}
+
+/// Applies pending migrations. On PostgreSQL an advisory lock makes concurrent start-ups of
+/// several instances take turns; the second finds nothing left to do.
+pub async fn migrate(db: &Db) -> anyhow::Result<()> {
+    let conn = &db.conn;
+    match db.backend() {
+        DatabaseBackend::Postgres => {
+            // The lock is held by one dedicated pooled connection for the whole run.
+            let pool = conn.get_postgres_connection_pool();
+            let mut lock_conn = pool.acquire().await.context("acquiring the migration lock")?;
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(MIGRATION_LOCK_KEY)
+                .execute(&mut *lock_conn)
+                .await
+                .context("taking the migration lock")?;
+            let result = Migrator::up(conn, None).await;
+            let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(MIGRATION_LOCK_KEY)
+                .execute(&mut *lock_conn)
+                .await;
+            result.context("applying migrations")?;
+            unlocked.context("releasing the migration lock")?;
+        }
+        _ => Migrator::up(conn, None).await.context("applying migrations")?,
+    }
+    db.migrated.store(true, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Names of migrations not applied yet.
+pub async fn pending_migrations(db: &Db) -> anyhow::Result<Vec<String>> {
+    let pending = Migrator::get_pending_migrations(&db.conn).await?;
+    Ok(pending.iter().map(|m| m.name().to_owned()).collect())
+}
+
+/// Drops every table and re-applies the migrations (the `db reset` command).
+pub async fn reset(db: &Db) -> anyhow::Result<()> {
+    Migrator::fresh(&db.conn).await.context("resetting the database")?;
+    db.migrated.store(true, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (`BEGIN IMMEDIATE`), so read-then-write transactions wait for each other instead of failing
+/// with `SQLITE_BUSY` when their snapshot goes stale.
+pub async fn begin_write(conn: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    match conn.get_database_backend() {
+        DatabaseBackend::Sqlite => {
+            conn.begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+        }
+        _ => conn.begin().await,
+    }
+}
+
+/// A statement in the connection's own dialect.
+pub fn statement(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    values: impl IntoIterator<Item = sea_orm::Value>,
+) -> Statement {
+    Statement::from_sql_and_values(conn.get_database_backend(), sql, values)
+}
+
+/// True when the error means "the database cannot be reached", which is a 503, not a 500.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
+            e.as_ref(),
+            sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed
+        ),
+        DbErr::Conn(_) => true,
+        _ => false,
+    }
+}
+
+/// True for a unique-constraint violation (two writers racing for the same key).
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}

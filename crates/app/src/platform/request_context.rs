@@ -1,0 +1,157 @@
+//! The outermost middleware: gives every request an id, a span, a log line and metrics; turns
+//! panics and timeouts into contract errors; and makes sure every error body has the contract's
+//! shape, whichever layer produced it.
+
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use futures::FutureExt;
+use tracing::Instrument;
+
+use super::error::{ApiError, ErrorCode, RenderedError};
+
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being served by this task, if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// Request ids from clients are echoed only when they are short and plain, so they cannot
+/// inject anything into logs or headers.
+fn sane_request_id(value: &HeaderValue) -> Option<String> {
+    let value = value.to_str().ok()?;
+    let ok = !value.is_empty()
+        && value.len() <= 128
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    ok.then(|| value.to_owned())
+}
+
+#[derive(Clone)]
+pub struct RequestContextConfig {
+    pub request_timeout: Duration,
+}
+
+pub async fn request_context(
+    State(config): State<RequestContextConfig>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let request_id = request
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(sane_request_id)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        request.headers_mut().insert(X_REQUEST_ID.clone(), value);
+    }
+    let method = request.method().clone();
+    // The route template, never the raw path: raw paths carry ids and would explode metrics.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let span = tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
+
+    let timeout = config.request_timeout;
+    let guarded = async move {
+        let handled = AssertUnwindSafe(tokio::time::timeout(timeout, next.run(request)))
+            .catch_unwind()
+            .await;
+        match handled {
+            Ok(Ok(response)) => normalize_error(response),
+            Ok(Err(_elapsed)) => {
+                ApiError::new(ErrorCode::Timeout, "The request took too long").into_response()
+            }
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "non-string panic payload".to_owned());
+                ApiError::internal(anyhow::anyhow!("handler panicked: {message}")).into_response()
+            }
+        }
+    };
+    let mut response = REQUEST_ID
+        .scope(request_id.clone(), guarded.instrument(span.clone()))
+        .await;
+
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(X_REQUEST_ID.clone(), value);
+    }
+    let status = response.status().as_u16();
+    let latency = started.elapsed();
+    super::metrics::record_request(method.as_str(), &route, status, latency);
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            latency_ms = latency.as_secs_f64() * 1000.0,
+            "{method} {route} {status}"
+        );
+    });
+    response
+}
+
+/// Errors produced outside our handlers (axum's own rejections, tower-http layers) arrive with
+/// plain-text or empty bodies; they are re-rendered in the contract's format.
+fn normalize_error(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || response.extensions().get::<RenderedError>().is_some()
+    {
+        return response;
+    }
+    let code = match status {
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::UNAUTHORIZED => ErrorCode::Unauthorized,
+        StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+        StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
+        StatusCode::SERVICE_UNAVAILABLE => ErrorCode::ServiceUnavailable,
+        StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ErrorCode::Timeout,
+        s if s.is_client_error() => ErrorCode::ValidationFailed,
+        _ => ErrorCode::Internal,
+    };
+    let message = match code {
+        ErrorCode::NotFound => "Not found",
+        ErrorCode::MethodNotAllowed => "Method not allowed",
+        ErrorCode::PayloadTooLarge => "Request body too large",
+        ErrorCode::UnsupportedMediaType => "Unsupported content type",
+        ErrorCode::ValidationFailed => "Bad request",
+        _ => "Request failed",
+    };
+    let mut error = ApiError::new(code, message);
+    if code == ErrorCode::Internal {
+        error = ApiError::internal(anyhow::anyhow!("unrendered {status} response"));
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut rendered = error.into_response();
+    if let Some(allow) = allow {
+        rendered.headers_mut().insert(header::ALLOW, allow);
+    }
+    rendered
+}
+
+/// The 404 for unknown routes.
+pub async fn not_found_fallback() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "No such route")
+}
+
+/// The 405 for known routes called with another method.
+pub async fn method_not_allowed_fallback() -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, "Method not allowed")
+}

@@ -1,0 +1,101 @@
+//! Every route in one place, and the middleware stack around them.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::middleware;
+use axum::routing::get;
+use tower_http::compression::CompressionLayer;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::auth::routes as auth;
+use crate::items::routes as items;
+use crate::operations::{health, metrics};
+use crate::users::routes as users;
+use crate::platform::openapi::{self, ApiDoc};
+use crate::platform::request_context::{self, RequestContextConfig};
+use crate::platform::security_headers::{self, SecurityHeadersConfig};
+use crate::platform::{app_version, cors};
+
+/// The routes with their OpenAPI description. Used by [`build`] and to print the document.
+pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh_token))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::logout_all))
+        .routes(routes!(auth::request_password_reset))
+        .routes(routes!(auth::confirm_password_reset))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(auth::verify_email))
+        .routes(routes!(auth::resend_verification_email))
+        .routes(routes!(auth::list_sessions))
+        .routes(routes!(auth::revoke_session))
+        .routes(routes!(users::get_me, users::update_me, users::delete_me))
+        .routes(routes!(users::export_me))
+        .routes(routes!(users::get_user))
+        .routes(routes!(users::list_users))
+        .routes(routes!(items::list_items, items::create_item))
+        .routes(routes!(items::get_item, items::replace_item, items::delete_item))
+        .routes(routes!(items::batch_items))
+        .routes(routes!(items::list_changes))
+        .split_for_parts();
+    (router.with_state(state), document)
+}
+
+pub fn build(state: AppState) -> Router {
+    let config = state.config.clone();
+    let (api, document) = api(state);
+    let document_json = document.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
+    let routes = api
+        .route(
+            "/api/openapi.json",
+            get(move || async move {
+                ([(header::CONTENT_TYPE, "application/json")], document_json)
+            }),
+        )
+        .route("/docs", get(openapi::docs_page))
+        .route("/docs/scalar.js", get(openapi::docs_bundle_js))
+        .route("/docs/init.js", get(openapi::docs_init_js))
+        .fallback(request_context::not_found_fallback)
+        .method_not_allowed_fallback(request_context::method_not_allowed_fallback);
+
+    // Layers run outside-in in the reverse order of the calls below: request context first
+    // (ids, logging, metrics, panics, timeouts), the body limit last.
+    let mut router = routes
+        .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            config.min_app_version.clone(),
+            app_version::require_min_app_version,
+        ))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ]))
+        .layer(CompressionLayer::new().gzip(true).br(true));
+    if let Some(cors) = cors::layer(&config.http.cors_origins) {
+        router = router.layer(cors);
+    }
+    router
+        .layer(middleware::from_fn_with_state(
+            SecurityHeadersConfig {
+                trust_proxy_hops: config.http.trust_proxy_hops,
+            },
+            security_headers::security_headers,
+        ))
+        .layer(middleware::from_fn_with_state(
+            RequestContextConfig {
+                request_timeout: config.http.request_timeout,
+            },
+            request_context::request_context,
+        ))
+}

@@ -1,0 +1,93 @@
+//! Request and response types of the Users API.
+
+use chrono::{DateTime, Utc};
+use garde::Validate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::Role;
+
+/// A user, as every endpoint returns it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDto {
+    pub id: Uuid,
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    #[schema(example = "Ada")]
+    pub name: Option<String>,
+    pub role: Role,
+    pub email_verified: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<entity::user::Model> for UserDto {
+    fn from(user: entity::user::Model) -> Self {
+        Self {
+            id: user.id,
+            email: user.email,
+            name: user.name,
+            role: Role::parse(&user.role),
+            email_verified: user.email_verified,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+/// `PUT /api/users/me`: absent fields stay as they are; `name: null` clears the name.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateMeRequest {
+    #[serde(default, deserialize_with = "crate::platform::serde_ext::double_option")]
+    #[garde(custom(valid_name))]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100, example = "Ada")]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::platform::serde_ext::trimmed_option")]
+    #[garde(inner(length(max = 254), email))]
+    #[schema(format = "email", max_length = 254)]
+    pub email: Option<String>,
+}
+
+fn valid_name(value: &Option<Option<String>>, _: &()) -> garde::Result {
+    match value {
+        Some(Some(name)) => {
+            let chars = name.trim().chars().count();
+            if (1..=100).contains(&chars) {
+                Ok(())
+            } else {
+                Err(garde::Error::new("length is lower than 1 or greater than 100"))
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `DELETE /api/users/me`: the password confirms the deletion.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DeleteMeRequest {
+    #[garde(length(chars, min = 1, max = 128))]
+    #[schema(format = Password, min_length = 1, max_length = 128)]
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ListUsersQuery {
+    /// 1..100, default 20.
+    #[garde(inner(range(min = 1, max = 100)))]
+    pub limit: Option<i64>,
+    /// >= 0; gives `total`. Exclusive with `cursor`.
+    #[garde(inner(range(min = 0)))]
+    pub offset: Option<i64>,
+    /// `nextCursor` of the previous page.
+    #[garde(inner(length(max = 2048)))]
+    pub cursor: Option<String>,
+    /// Case-insensitive substring of email or name.
+    #[garde(inner(length(chars, max = 200)))]
+    pub q: Option<String>,
+}

@@ -1,0 +1,89 @@
+//! HTTP handlers of the Users API.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+use super::dto::{DeleteMeRequest, ListUsersQuery, UpdateMeRequest, UserDto};
+use super::export::Export;
+use super::service;
+use crate::app::AppState;
+use crate::auth::{AdminUser, AuthUser};
+use crate::platform::error::{ApiResult, ErrorBody};
+use crate::platform::extract::{ValidPath, ValidatedJson, ValidatedQuery};
+use crate::platform::pagination::Page;
+
+#[utoipa::path(get, path = "/api/users/me", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = UserDto), (status = 401, body = ErrorBody)))]
+pub async fn get_me(State(app): State<AppState>, user: AuthUser) -> ApiResult<Json<UserDto>> {
+    Ok(Json(service::get(&app, user.user_id).await?))
+}
+
+#[utoipa::path(put, path = "/api/users/me", tag = "users", security(("bearer" = [])),
+    request_body = UpdateMeRequest,
+    responses((status = 200, body = UserDto), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 409, description = "`EMAIL_TAKEN`", body = ErrorBody)))]
+pub async fn update_me(
+    State(app): State<AppState>,
+    user: AuthUser,
+    ValidatedJson(request): ValidatedJson<UpdateMeRequest>,
+) -> ApiResult<Json<UserDto>> {
+    Ok(Json(service::update_me(&app, user, request).await?))
+}
+
+#[utoipa::path(delete, path = "/api/users/me", tag = "users", security(("bearer" = [])),
+    request_body = DeleteMeRequest,
+    responses((status = 204, description = "The account and everything it owns are deleted"),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "`INVALID_CREDENTIALS`: wrong password", body = ErrorBody)))]
+pub async fn delete_me(
+    State(app): State<AppState>,
+    user: AuthUser,
+    ValidatedJson(request): ValidatedJson<DeleteMeRequest>,
+) -> ApiResult<StatusCode> {
+    service::delete_me(&app, user, request.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/users/me/export", tag = "users", security(("bearer" = [])),
+    responses((status = 200, description = "A download (`Content-Disposition: attachment`)", body = Export),
+        (status = 401, body = ErrorBody)))]
+pub async fn export_me(State(app): State<AppState>, user: AuthUser) -> ApiResult<Response> {
+    let export = service::export(&app, user).await?;
+    let mut response = Json(export).into_response();
+    let disposition = format!("attachment; filename=\"aios-export-{}.json\"", user.user_id);
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[utoipa::path(get, path = "/api/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = UserDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_user(
+    State(app): State<AppState>,
+    AdminUser(admin): AdminUser,
+    ValidPath(id): ValidPath<Uuid>,
+) -> ApiResult<Json<UserDto>> {
+    crate::audit!("admin.get_user", admin_id = %admin.user_id, user_id = %id);
+    Ok(Json(service::get(&app, id).await?))
+}
+
+#[utoipa::path(get, path = "/api/users", tag = "users", security(("bearer" = [])),
+    params(ListUsersQuery),
+    responses((status = 200, body = Page<UserDto>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, description = "Not an administrator", body = ErrorBody)))]
+pub async fn list_users(
+    State(app): State<AppState>,
+    AdminUser(admin): AdminUser,
+    ValidatedQuery(query): ValidatedQuery<ListUsersQuery>,
+) -> ApiResult<Json<Page<UserDto>>> {
+    crate::audit!("admin.list_users", admin_id = %admin.user_id);
+    Ok(Json(service::list(&app, query).await?))
+}

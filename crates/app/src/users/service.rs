@@ -1,0 +1,198 @@
+//! The rules of the Users feature. Other features use the functions at the top to read and
+//! write accounts; the rest serves the Users API.
+
+use chrono::{DateTime, Utc};
+use entity::user;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, IntoActiveModel};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::dto::{ListUsersQuery, UpdateMeRequest, UserDto};
+use super::export::Export;
+use super::repo::{self, NewUser};
+use super::{Email, UserError};
+use crate::app::AppState;
+use crate::audit;
+use crate::auth::AuthUser;
+use crate::auth::error::AuthError;
+use crate::auth::password::Verified;
+use crate::auth::repo::sessions;
+use crate::auth::session_state;
+use crate::platform::error::ApiError;
+use crate::platform::pagination::{Page, PageRequest, PageStart};
+use crate::platform::{clock, db};
+
+pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<user::Model>, DbErr> {
+    repo::find_by_id(conn, id).await
+}
+
+pub async fn find_by_email(
+    conn: &impl ConnectionTrait,
+    email: &Email,
+) -> Result<Option<user::Model>, DbErr> {
+    repo::find_by_email(conn, email).await
+}
+
+/// Creates an account; a taken email (also one taken by a concurrent request) is `EmailTaken`.
+pub async fn create(
+    conn: &impl ConnectionTrait,
+    new: NewUser<'_>,
+    now: DateTime<Utc>,
+) -> Result<user::Model, UserError> {
+    if repo::find_by_email(conn, new.email).await?.is_some() {
+        return Err(UserError::EmailTaken);
+    }
+    repo::insert(conn, new, now).await.map_err(|err| {
+        if db::is_unique_violation(&err) {
+            UserError::EmailTaken
+        } else {
+            UserError::Db(err)
+        }
+    })
+}
+
+pub async fn set_password_hash(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    repo::set_password_hash(conn, id, hash, now).await
+}
+
+pub async fn mark_email_verified(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    repo::mark_email_verified(conn, id, now).await
+}
+
+pub async fn get(app: &AppState, id: Uuid) -> Result<UserDto, UserError> {
+    find(&*app.db, id)
+        .await?
+        .map(UserDto::from)
+        .ok_or(UserError::NotFound)
+}
+
+/// Updates name and/or email. A new email must be free, is no longer verified, and gets a
+/// verification email; links sent to the old address stop working.
+#[tracing::instrument(skip_all, fields(user.id = %user.user_id))]
+pub async fn update_me(
+    app: &AppState,
+    user: AuthUser,
+    request: UpdateMeRequest,
+) -> Result<UserDto, UserError> {
+    let now = clock::now();
+    let txn = db::begin_write(&app.db).await?;
+    let current = find(&txn, user.user_id).await?.ok_or(UserError::NotFound)?;
+    let mut changes = current.clone().into_active_model();
+    let mut changed = false;
+    if let Some(name) = request.name {
+        changes.name = Set(name.map(|n| n.trim().to_owned()));
+        changed = true;
+    }
+    let mut email_changed = false;
+    if let Some(email) = request.email {
+        let email = Email::normalize(&email);
+        if email.as_str() != current.email {
+            if repo::find_by_email(&txn, &email).await?.is_some() {
+                return Err(UserError::EmailTaken);
+            }
+            changes.email = Set(email.as_str().to_owned());
+            changes.email_verified = Set(false);
+            email_changed = true;
+            changed = true;
+        }
+    }
+    if !changed {
+        return Ok(UserDto::from(current));
+    }
+    changes.updated_at = Set(now);
+    let updated = repo::update(&txn, changes).await.map_err(|err| {
+        if db::is_unique_violation(&err) {
+            UserError::EmailTaken
+        } else {
+            UserError::Db(err)
+        }
+    })?;
+    if email_changed {
+        use crate::auth::repo::user_tokens::{self, TokenKind};
+        user_tokens::consume_all(&txn, user.user_id, TokenKind::EmailVerification, now).await?;
+        crate::auth::service::verification::enqueue(&txn, user.user_id).await?;
+    }
+    txn.commit().await?;
+    if email_changed {
+        app.wake_outbox_relay();
+        audit!("user.email_changed", user_id = %user.user_id);
+    }
+    Ok(UserDto::from(updated))
+}
+
+/// Deletes the account and everything it owns, in one transaction, after checking the password.
+#[tracing::instrument(skip_all, fields(user.id = %user.user_id))]
+pub async fn delete_me(app: &AppState, user: AuthUser, password: String) -> Result<(), ApiError> {
+    let account = find(&*app.db, user.user_id)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    let verified = app
+        .passwords
+        .verify(&SecretString::from(password), Some(&account.password_hash))
+        .await
+        .map_err(ApiError::internal)?;
+    if verified == Verified::No {
+        audit!("user.delete_failed", user_id = %user.user_id);
+        return Err(AuthError::InvalidCredentials.into());
+    }
+    let txn = db::begin_write(&app.db).await?;
+    let session_ids: Vec<Uuid> = sessions::all_of_user(&txn, user.user_id)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    crate::items::service::delete_all_of_owner(&txn, user.user_id).await?;
+    crate::platform::idempotency::delete_scope(&txn, &user.user_id.to_string()).await?;
+    // Sessions, refresh tokens, email tokens and sync state go with the row (ON DELETE CASCADE).
+    repo::delete(&txn, user.user_id).await?;
+    txn.commit().await?;
+    session_state::forget(app, &session_ids).await;
+    audit!("user.deleted", user_id = %user.user_id);
+    Ok(())
+}
+
+pub async fn export(app: &AppState, user: AuthUser) -> Result<Export, ApiError> {
+    super::export::collect(app, user).await
+}
+
+#[derive(Serialize, Deserialize)]
+struct UserCursor(DateTime<Utc>, Uuid);
+
+/// Administrators' list of users, newest first, optionally filtered by `q`.
+pub async fn list(app: &AppState, query: ListUsersQuery) -> Result<Page<UserDto>, ApiError> {
+    let page = PageRequest::new(query.limit, query.offset, query.cursor.as_deref(), |c| {
+        app.cursors.decode::<UserCursor>(c)
+    })?;
+    let q = query.q.as_deref().map(str::trim);
+    let (after, offset) = match &page.start {
+        PageStart::Offset(offset) => (None, *offset),
+        PageStart::After(UserCursor(at, id)) => (Some((*at, *id)), 0),
+    };
+    let mut rows = repo::list(&*app.db, q, after, offset, page.limit + 1).await?;
+    let has_more = rows.len() as u64 > page.limit;
+    rows.truncate(page.limit as usize);
+    let next_cursor = has_more
+        .then(|| rows.last().map(|u| app.cursors.encode(&UserCursor(u.created_at, u.id))))
+        .flatten();
+    let total = match page.start {
+        PageStart::Offset(_) => Some(repo::count(&*app.db, q).await?),
+        PageStart::After(_) => None,
+    };
+    Ok(Page {
+        items: rows.into_iter().map(UserDto::from).collect(),
+        limit: page.limit,
+        offset: page.offset(),
+        total,
+        next_cursor,
+    })
+}

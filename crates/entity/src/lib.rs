@@ -1,0 +1,12 @@
+//! SeaORM entities: the one data model for SQLite and PostgreSQL. Entities never go on the wire;
+//! each feature maps them to its own response types.
+
+pub mod idempotency_key;
+pub mod item;
+pub mod item_owner;
+pub mod login_throttle;
+pub mod outbox_event;
+pub mod refresh_token;
+pub mod session;
+pub mod user;
+pub mod user_token;

@@ -1,0 +1,150 @@
+//! The commands behind the CLI. Each returns the process exit code.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::process::ExitCode;
+
+use aios_app::platform::{db, shutdown, telemetry};
+use aios_app::{AppState, Config, Overrides, Server};
+
+fn say(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    telemetry::init(&config);
+    let state = AppState::build(config, Overrides::default()).await?;
+    aios_app::users::admin::bootstrap(&state).await?;
+    let server = Server::bind(state).await?;
+    let addr = server.local_addr()?;
+    tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "aios-server listening on http://{addr}");
+    server.run(shutdown::signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn worker(config: Config) -> anyhow::Result<ExitCode> {
+    telemetry::init(&config);
+    let grace = config.shutdown_timeout;
+    let state = AppState::build(config, Overrides::default()).await?;
+    let worker = state.start_worker();
+    tracing::info!("worker running; stop it with SIGTERM or Ctrl-C");
+    shutdown::signal().await;
+    worker.stop(grace).await;
+    state.db.close().await;
+    tracing::info!("worker stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn migrate(config: Config) -> anyhow::Result<ExitCode> {
+    telemetry::init(&config);
+    let database = db::connect(&config).await?;
+    let pending = db::pending_migrations(&database).await?;
+    db::migrate(&database).await?;
+    if pending.is_empty() {
+        say("migrations: already up to date");
+    }
+    for name in pending {
+        say(format!("applied {name}"));
+    }
+    database.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn db_check(mut config: Config) -> anyhow::Result<ExitCode> {
+    // A check answers quickly: do not keep retrying an unreachable database.
+    config.database.connect_timeout = std::time::Duration::from_secs(3);
+    let backend = if config.database_url_is_postgres() {
+        "postgresql".to_owned()
+    } else {
+        format!("sqlite ({})", config.sqlite_path().display())
+    };
+    let database = match db::connect(&config).await {
+        Ok(database) => database,
+        Err(err) => {
+            say(format!("database: {backend}: unreachable: {err:#}"));
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    say(format!("database: {backend}: connected"));
+    let pending = db::pending_migrations(&database).await?;
+    database.close().await;
+    if pending.is_empty() {
+        say("migrations: up to date");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        say(format!("migrations: {} pending (run `aios-server migrate`):", pending.len()));
+        for name in pending {
+            say(format!("  {name}"));
+        }
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+pub async fn db_reset(config: Config, yes: bool) -> anyhow::Result<ExitCode> {
+    if config.is_production() {
+        anyhow::bail!("db reset is refused when APP_ENV=production");
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            anyhow::bail!("db reset deletes every row: pass --yes to confirm");
+        }
+        eprint!("This deletes ALL data in the database. Type 'reset' to continue: ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if answer.trim() != "reset" {
+            say("aborted");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    telemetry::init(&config);
+    let database = db::connect(&config).await?;
+    db::reset(&database).await?;
+    database.close().await;
+    say("database reset: all tables dropped and migrations re-applied");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn db_seed(config: Config) -> anyhow::Result<ExitCode> {
+    telemetry::init(&config);
+    let state = AppState::build(config, Overrides::default()).await?;
+    let summary = aios_app::items::seed::demo(&state).await?;
+    state.db.close().await;
+    say(summary);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn admin_create(config: Config, email: String) -> anyhow::Result<ExitCode> {
+    let password = read_password()?;
+    telemetry::init(&config);
+    let state = AppState::build(config, Overrides::default()).await?;
+    let result = aios_app::users::admin::create(&state, &email, password).await;
+    state.db.close().await;
+    match result {
+        Ok(id) => {
+            say(format!("created administrator {email} ({id})"));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprintln!("aios-server: {err}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn read_password() -> anyhow::Result<secrecy::SecretString> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Repeat password: ")?;
+        if first != second {
+            anyhow::bail!("the passwords do not match");
+        }
+        Ok(first.into())
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        let line = line.trim_end_matches(['\r', '\n']).to_owned();
+        if line.is_empty() {
+            anyhow::bail!("no password on standard input");
+        }
+        Ok(line.into())
+    }
+}

@@ -1,0 +1,102 @@
+//! The `aios-server` binary: one executable, several commands. `serve` is the default.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "aios-server", version, about = "The backend REST API for mobile apps.",
+    long_about = "The backend REST API for mobile apps. Without a command it serves HTTP.\n\
+                  Configuration comes from environment variables (and .env): see README.md.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default). Applies pending migrations first and, unless
+    /// JOBS_IN_PROCESS=false, runs background jobs in the same process.
+    Serve,
+    /// Run background jobs only (outbox relay and scheduled maintenance), no HTTP.
+    Worker,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Database maintenance.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// Administrator accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Check connectivity and list pending migrations; exits 1 if unreachable or behind.
+    Check,
+    /// Drop every table and re-apply all migrations. Refused when APP_ENV=production.
+    Reset {
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Add a demo user (demo@example.com) with a few items, for trying the API.
+    Seed,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an administrator. The password is prompted for on a terminal, or read as one
+    /// line from standard input when piped.
+    Create {
+        /// The administrator's email address.
+        email: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match aios_app::Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("aios-server: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("aios-server: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => commands::serve(config).await,
+            Command::Worker => commands::worker(config).await,
+            Command::Migrate => commands::migrate(config).await,
+            Command::Db { command } => match command {
+                DbCommand::Check => commands::db_check(config).await,
+                DbCommand::Reset { yes } => commands::db_reset(config, yes).await,
+                DbCommand::Seed => commands::db_seed(config).await,
+            },
+            Command::Admin { command } => match command {
+                AdminCommand::Create { email } => commands::admin_create(config, email).await,
+            },
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            tracing::error!(error = %format!("{err:#}"), "aios-server stopped with an error");
+            eprintln!("aios-server: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
