@@ -50,9 +50,15 @@ impl AppState {
     }
 
     /// Builds the services around an open database (whose migrations are up to date).
-    pub async fn from_parts(config: Arc<Config>, db: Db, overrides: Overrides) -> anyhow::Result<Self> {
+    pub async fn from_parts(
+        config: Arc<Config>,
+        db: Db,
+        overrides: Overrides,
+    ) -> anyhow::Result<Self> {
         let cache: SharedCache = match &config.redis_url {
-            Some(url) => Arc::new(RedisCache::connect(url.expose_secret(), &config.redis_prefix).await?),
+            Some(url) => {
+                Arc::new(RedisCache::connect(url.expose_secret(), &config.redis_prefix).await?)
+            }
             None => Arc::new(MemoryCache::new(100_000)),
         };
         let secret = match &config.auth.jwt_secret {
@@ -100,11 +106,16 @@ pub struct Server {
 
 impl Server {
     pub async fn bind(state: AppState) -> anyhow::Result<Self> {
+        Self::bind_with(state, Router::new()).await
+    }
+
+    /// Binds with `extra` routes behind the standard middleware (see `router::build_with`).
+    pub async fn bind_with(state: AppState, extra: Router) -> anyhow::Result<Self> {
         let addr = SocketAddr::new(state.config.host, state.config.port);
         let listener = TcpListener::bind(addr).await.with_context(|| {
             format!("cannot listen on {addr}: is another process using the port? (PORT, HOST)")
         })?;
-        let router = crate::router::build(state.clone());
+        let router = crate::router::build_with(state.clone(), extra);
         Ok(Self {
             listener,
             router,
@@ -118,7 +129,10 @@ impl Server {
 
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
     /// (bounded by `SHUTDOWN_TIMEOUT_SECS`), stops background work and closes the pools.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let Self {
             listener,
             router,

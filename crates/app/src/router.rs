@@ -15,11 +15,11 @@ use crate::app::AppState;
 use crate::auth::routes as auth;
 use crate::items::routes as items;
 use crate::operations::{health, metrics};
-use crate::users::routes as users;
 use crate::platform::openapi::{self, ApiDoc};
 use crate::platform::request_context::{self, RequestContextConfig};
 use crate::platform::security_headers::{self, SecurityHeadersConfig};
 use crate::platform::{app_version, cors};
+use crate::users::routes as users;
 
 /// The routes with their OpenAPI description. Used by [`build`] and to print the document.
 pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
@@ -45,7 +45,11 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(users::get_user))
         .routes(routes!(users::list_users))
         .routes(routes!(items::list_items, items::create_item))
-        .routes(routes!(items::get_item, items::replace_item, items::delete_item))
+        .routes(routes!(
+            items::get_item,
+            items::replace_item,
+            items::delete_item
+        ))
         .routes(routes!(items::batch_items))
         .routes(routes!(items::list_changes))
         .split_for_parts();
@@ -53,9 +57,20 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
 }
 
 pub fn build(state: AppState) -> Router {
+    build_with(state, Router::new())
+}
+
+/// Like [`build`], with `extra` routes served behind the same middleware (for embedders and
+/// tests; they are not part of the OpenAPI document).
+pub fn build_with(state: AppState, extra: Router) -> Router {
+    // Installs the metrics recorder before the first request is counted.
+    crate::platform::metrics::handle();
     let config = state.config.clone();
     let (api, document) = api(state);
-    let document_json = document.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
+    let api = api.merge(extra);
+    let document_json = document
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_owned());
     let routes = api
         .route(
             "/api/openapi.json",

@@ -24,5 +24,9 @@ impl MigratorTrait for Migrator {
 
 /// Partial indexes have the same syntax on both databases; sea-query cannot express them.
 pub(crate) async fn execute_sql(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
-    manager.get_connection().execute_unprepared(sql).await.map(|_| ())
+    manager
+        .get_connection()
+        .execute_unprepared(sql)
+        .await
+        .map(|_| ())
 }

@@ -71,7 +71,10 @@ pub async fn db_check(mut config: Config) -> anyhow::Result<ExitCode> {
         say("migrations: up to date");
         Ok(ExitCode::SUCCESS)
     } else {
-        say(format!("migrations: {} pending (run `aios-server migrate`):", pending.len()));
+        say(format!(
+            "migrations: {} pending (run `aios-server migrate`):",
+            pending.len()
+        ));
         for name in pending {
             say(format!("  {name}"));
         }

@@ -7,9 +7,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "aios-server", version, about = "The backend REST API for mobile apps.",
+#[command(
+    name = "aios-server",
+    version,
+    about = "The backend REST API for mobile apps.",
     long_about = "The backend REST API for mobile apps. Without a command it serves HTTP.\n\
-                  Configuration comes from environment variables (and .env): see README.md.")]
+                  Configuration comes from environment variables (and .env): see README.md."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -69,7 +73,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("aios-server: cannot start the async runtime: {err}");

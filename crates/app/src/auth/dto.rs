@@ -12,15 +12,24 @@ use crate::users::dto::UserDto;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DeviceInfo {
-    #[serde(default, deserialize_with = "crate::platform::serde_ext::trimmed_option")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::serde_ext::trimmed_option"
+    )]
     #[garde(inner(length(chars, max = 100)))]
     #[schema(max_length = 100, example = "Ada's iPhone")]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "crate::platform::serde_ext::trimmed_option")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::serde_ext::trimmed_option"
+    )]
     #[garde(inner(length(chars, max = 32)))]
     #[schema(max_length = 32, example = "ios")]
     pub platform: Option<String>,
-    #[serde(default, deserialize_with = "crate::platform::serde_ext::trimmed_option")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::serde_ext::trimmed_option"
+    )]
     #[garde(inner(length(chars, max = 32)))]
     #[schema(max_length = 32, example = "1.4.2")]
     pub app_version: Option<String>,
@@ -37,7 +46,10 @@ pub struct RegisterRequest {
     #[garde(length(chars, min = 8, max = 128))]
     #[schema(format = Password, min_length = 8, max_length = 128)]
     pub password: String,
-    #[serde(default, deserialize_with = "crate::platform::serde_ext::trimmed_option")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::serde_ext::trimmed_option"
+    )]
     #[garde(inner(length(chars, min = 1, max = 100)))]
     #[schema(min_length = 1, max_length = 100, example = "Ada")]
     pub name: Option<String>,

@@ -21,7 +21,10 @@ pub struct AuthUser {
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         // Only the Authorization header: tokens in query strings end up in logs and histories.
         let token = parts
             .headers
@@ -51,7 +54,10 @@ pub struct AdminUser(pub AuthUser);
 impl FromRequestParts<AppState> for AdminUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let user = AuthUser::from_request_parts(parts, app).await?;
         if user.role != Role::Admin {
             return Err(ApiError::forbidden());
@@ -63,7 +69,10 @@ impl FromRequestParts<AppState> for AdminUser {
 impl FromRequestParts<AppState> for super::service::ClientInfo {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let crate::platform::client_ip::ClientIp(ip) =
             crate::platform::client_ip::ClientIp::from_request_parts(parts, app).await?;
         let user_agent = parts

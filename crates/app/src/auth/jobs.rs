@@ -41,7 +41,13 @@ impl EventHandler for SendVerificationEmail {
         if user.email_verified {
             return Ok(());
         }
-        let token = issue(app, user.id, TokenKind::EmailVerification, VERIFICATION_TOKEN_TTL).await?;
+        let token = issue(
+            app,
+            user.id,
+            TokenKind::EmailVerification,
+            VERIFICATION_TOKEN_TTL,
+        )
+        .await?;
         let link = format!("{}/verify-email?token={token}", app.config.mail.app_url);
         app.mailer
             .send(&Message {
@@ -85,11 +91,24 @@ impl EventHandler for SendPasswordResetEmail {
     }
 }
 
-async fn issue(app: &AppState, user_id: Uuid, kind: TokenKind, ttl: TimeDelta) -> anyhow::Result<String> {
+async fn issue(
+    app: &AppState,
+    user_id: Uuid,
+    kind: TokenKind,
+    ttl: TimeDelta,
+) -> anyhow::Result<String> {
     let token = tokens::random_token();
     let now = clock::now();
     let txn = db::begin_write(&app.db).await?;
-    user_tokens::insert(&txn, user_id, kind, tokens::hash_token(&token), now, now + ttl).await?;
+    user_tokens::insert(
+        &txn,
+        user_id,
+        kind,
+        tokens::hash_token(&token),
+        now,
+        now + ttl,
+    )
+    .await?;
     txn.commit().await?;
     Ok(token)
 }

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
 use anyhow::Context as _;
-use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier, Version};
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier, Version,
+};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
@@ -44,7 +46,9 @@ pub fn policy_violation(password: &str, email: &str) -> Option<&'static str> {
 pub enum Verified {
     No,
     /// Correct; `rehash` when the stored hash is bcrypt or weaker than today's parameters.
-    Yes { rehash: bool },
+    Yes {
+        rehash: bool,
+    },
 }
 
 #[derive(Clone)]
@@ -131,7 +135,9 @@ impl PasswordHasher {
         let password = password.expose_secret().as_bytes().to_vec();
         let exists = stored.is_some();
         let stored: String = stored.unwrap_or(&self.dummy_hash).to_owned();
-        let verified = self.run(move || verify_blocking(&password, &stored)).await?;
+        let verified = self
+            .run(move || verify_blocking(&password, &stored))
+            .await?;
         Ok(if exists { verified } else { Verified::No })
     }
 }

@@ -156,7 +156,10 @@ pub async fn resend_verification_email(
 
 #[utoipa::path(get, path = "/api/auth/sessions", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = SessionList), (status = 401, body = ErrorBody)))]
-pub async fn list_sessions(State(app): State<AppState>, user: AuthUser) -> ApiResult<Json<SessionList>> {
+pub async fn list_sessions(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<SessionList>> {
     Ok(Json(service::sessions::list(&app, user).await?))
 }
 

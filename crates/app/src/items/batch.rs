@@ -4,7 +4,9 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::dto::{BatchOp, BatchOperation, BatchResponse, ItemDto, OperationError, OperationResult};
+use super::dto::{
+    BatchOp, BatchOperation, BatchResponse, ItemDto, OperationError, OperationResult,
+};
 use super::error::ItemError;
 use super::etag::Condition;
 use super::service;
@@ -39,20 +41,28 @@ async fn apply(
             if operation.id.is_some() {
                 return Err(invalid(index, "id", "is assigned by the server on create"));
             }
-            let body = operation.body.ok_or_else(|| invalid(index, "body", "is required"))?;
+            let body = operation
+                .body
+                .ok_or_else(|| invalid(index, "body", "is required"))?;
             service::check_input(&body, &format!("operations[{index}].body.data"))?;
             let item = service::create_in(txn, app, owner, body).await?;
             Ok(Applied::Created(ItemDto::from(item)))
         }
         BatchOp::Update => {
-            let id = operation.id.ok_or_else(|| invalid(index, "id", "is required"))?;
-            let body = operation.body.ok_or_else(|| invalid(index, "body", "is required"))?;
+            let id = operation
+                .id
+                .ok_or_else(|| invalid(index, "id", "is required"))?;
+            let body = operation
+                .body
+                .ok_or_else(|| invalid(index, "body", "is required"))?;
             service::check_input(&body, &format!("operations[{index}].body.data"))?;
             let item = service::replace_in(txn, owner, id, body, if_match.as_ref()).await?;
             Ok(Applied::Updated(ItemDto::from(item)))
         }
         BatchOp::Delete => {
-            let id = operation.id.ok_or_else(|| invalid(index, "id", "is required"))?;
+            let id = operation
+                .id
+                .ok_or_else(|| invalid(index, "id", "is required"))?;
             if operation.body.is_some() {
                 return Err(invalid(index, "body", "is not allowed on delete"));
             }
@@ -152,7 +162,10 @@ fn atomic_failure(index: usize, err: ItemError) -> ApiError {
     let mut error = ApiError::from(err);
     let mut details = error.details.take().unwrap_or_default();
     if details.is_empty() {
-        details.push(FieldError::new(format!("operations[{index}]"), error.message.to_string()));
+        details.push(FieldError::new(
+            format!("operations[{index}]"),
+            error.message.to_string(),
+        ));
     }
     error.details = Some(details);
     error

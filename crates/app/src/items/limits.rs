@@ -65,7 +65,10 @@ mod tests {
         ));
         let mut big = Map::new();
         big.insert("s".to_owned(), json!("x".repeat(MAX_DATA_BYTES)));
-        assert!(matches!(check_data(&big, "data"), Err(ItemError::DataTooLarge { .. })));
+        assert!(matches!(
+            check_data(&big, "data"),
+            Err(ItemError::DataTooLarge { .. })
+        ));
         let mut fits = Map::new();
         fits.insert("s".to_owned(), json!("x".repeat(MAX_DATA_BYTES - 20)));
         assert!(check_data(&fits, "data").is_ok());

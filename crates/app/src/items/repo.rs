@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use entity::{item, item_owner};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -85,7 +85,11 @@ pub struct NewItem {
     pub seq: i64,
 }
 
-pub async fn insert(conn: &impl ConnectionTrait, new: NewItem, now: DateTime<Utc>) -> Result<Item, DbErr> {
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    new: NewItem,
+    now: DateTime<Utc>,
+) -> Result<Item, DbErr> {
     let model = Item {
         id: new.id,
         owner_id: new.owner,
@@ -116,7 +120,11 @@ pub async fn insert(conn: &impl ConnectionTrait, new: NewItem, now: DateTime<Utc
 }
 
 /// A live (not deleted) item of `owner`; another owner's item is simply not found.
-pub async fn find_live(conn: &impl ConnectionTrait, owner: Uuid, id: Uuid) -> Result<Option<Item>, DbErr> {
+pub async fn find_live(
+    conn: &impl ConnectionTrait,
+    owner: Uuid,
+    id: Uuid,
+) -> Result<Option<Item>, DbErr> {
     item::Entity::find_by_id(id)
         .filter(item::Column::OwnerId.eq(owner))
         .filter(item::Column::DeletedAt.is_null())
@@ -213,7 +221,11 @@ fn live_of(owner: Uuid, q: Option<&str>) -> Select<item::Entity> {
     select
 }
 
-pub async fn count_live(conn: &impl ConnectionTrait, owner: Uuid, q: Option<&str>) -> Result<u64, DbErr> {
+pub async fn count_live(
+    conn: &impl ConnectionTrait,
+    owner: Uuid,
+    q: Option<&str>,
+) -> Result<u64, DbErr> {
     live_of(owner, q).count(conn).await
 }
 
@@ -235,7 +247,7 @@ pub async fn list_live(
             SortKey::Text(text) => Expr::value(text),
         };
         // Row-value comparison: one index range on (owner_id, column, id) in both databases.
-        let position = Expr::tuple([Expr::col(column).into(), Expr::col(item::Column::Id).into()]);
+        let position = Expr::tuple([Expr::col(column), Expr::col(item::Column::Id)]);
         let bound = Expr::tuple([key, Expr::value(id)]);
         select = select.filter(match order {
             Order::Asc => position.gt(bound),
@@ -319,10 +331,7 @@ pub async fn purge_tombstones(
         .exec(conn)
         .await?;
     item_owner::Entity::update_many()
-        .col_expr(
-            item_owner::Column::PurgedSeq,
-            Expr::value(max_seq),
-        )
+        .col_expr(item_owner::Column::PurgedSeq, Expr::value(max_seq))
         .filter(item_owner::Column::OwnerId.eq(owner))
         .filter(item_owner::Column::PurgedSeq.lt(max_seq))
         .exec(conn)

@@ -78,9 +78,13 @@ pub async fn get_item(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let item = service::get(&app, user.user_id, id).await?;
-    if Condition::from_header(&headers, header::IF_NONE_MATCH).is_some_and(|c| c.matches(item.version)) {
+    if Condition::from_header(&headers, header::IF_NONE_MATCH)
+        .is_some_and(|c| c.matches(item.version))
+    {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
-        response.headers_mut().insert(header::ETAG, etag::header_value(item.version));
+        response
+            .headers_mut()
+            .insert(header::ETAG, etag::header_value(item.version));
         return Ok(response);
     }
     Ok(with_etag(StatusCode::OK, item))
@@ -137,7 +141,11 @@ pub async fn batch_items(
 ) -> ApiResult<Response> {
     let atomic = query.atomic.unwrap_or(true);
     let scope = user.user_id.to_string();
-    let route = if atomic { "/api/data/batch" } else { "/api/data/batch?atomic=false" };
+    let route = if atomic {
+        "/api/data/batch"
+    } else {
+        "/api/data/batch?atomic=false"
+    };
     let hash = idempotency::request_hash(&app, "POST", route, &request);
     let app = &app;
     idempotency::run_once(app, &scope, key, hash, false, move |claim| async move {

@@ -15,10 +15,16 @@ pub const DEMO_PASSWORD: &str = "demo-password-2024";
 /// Creates the demo user and items unless the user exists already. Returns a summary line.
 pub async fn demo(app: &AppState) -> anyhow::Result<String> {
     let email = Email::normalize(DEMO_EMAIL);
-    if users::service::find_by_email(&*app.db, &email).await?.is_some() {
+    if users::service::find_by_email(&*app.db, &email)
+        .await?
+        .is_some()
+    {
         return Ok(format!("{DEMO_EMAIL} exists already: nothing to seed"));
     }
-    let hash = app.passwords.hash(&SecretString::from(DEMO_PASSWORD)).await?;
+    let hash = app
+        .passwords
+        .hash(&SecretString::from(DEMO_PASSWORD))
+        .await?;
     let txn = db::begin_write(&app.db).await?;
     let user = users::service::create(
         &txn,
@@ -33,9 +39,21 @@ pub async fn demo(app: &AppState) -> anyhow::Result<String> {
     )
     .await?;
     let samples = [
-        ("Groceries", "Milk, eggs, bread", json!({ "tags": ["home"], "done": false })),
-        ("Read the API docs", "Open /docs on the server", json!({ "priority": 1 })),
-        ("Plan the trip", "Book trains and a hotel", json!({ "budget": 800, "currency": "EUR" })),
+        (
+            "Groceries",
+            "Milk, eggs, bread",
+            json!({ "tags": ["home"], "done": false }),
+        ),
+        (
+            "Read the API docs",
+            "Open /docs on the server",
+            json!({ "priority": 1 }),
+        ),
+        (
+            "Plan the trip",
+            "Book trains and a hotel",
+            json!({ "budget": 800, "currency": "EUR" }),
+        ),
     ];
     for (name, description, data) in samples {
         let input = ItemInput {
@@ -46,5 +64,7 @@ pub async fn demo(app: &AppState) -> anyhow::Result<String> {
         service::create_in(&txn, app, user.id, input).await?;
     }
     txn.commit().await?;
-    Ok(format!("seeded {DEMO_EMAIL} (password {DEMO_PASSWORD}) with 3 items"))
+    Ok(format!(
+        "seeded {DEMO_EMAIL} (password {DEMO_PASSWORD}) with 3 items"
+    ))
 }

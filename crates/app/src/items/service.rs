@@ -120,7 +120,9 @@ pub async fn replace_in(
     if_match: Option<&super::etag::Condition>,
 ) -> Result<Item, ItemError> {
     let state = repo::next_seq(txn, owner).await?;
-    let current = repo::find_live(txn, owner, id).await?.ok_or(ItemError::NotFound)?;
+    let current = repo::find_live(txn, owner, id)
+        .await?
+        .ok_or(ItemError::NotFound)?;
     if if_match.is_some_and(|c| !c.matches(current.version)) {
         return Err(ItemError::PreconditionFailed);
     }
@@ -133,7 +135,9 @@ pub async fn replace_in(
     if !repo::replace(txn, &current, replacement, state.seq, now).await? {
         return Err(ItemError::PreconditionFailed);
     }
-    repo::find_live(txn, owner, id).await?.ok_or(ItemError::NotFound)
+    repo::find_live(txn, owner, id)
+        .await?
+        .ok_or(ItemError::NotFound)
 }
 
 #[tracing::instrument(skip_all, fields(user.id = %owner, item.id = %id))]
@@ -160,7 +164,9 @@ pub async fn delete_in(
     if_match: Option<&super::etag::Condition>,
 ) -> Result<(), ItemError> {
     let state = repo::next_seq(txn, owner).await?;
-    let current = repo::find_live(txn, owner, id).await?.ok_or(ItemError::NotFound)?;
+    let current = repo::find_live(txn, owner, id)
+        .await?
+        .ok_or(ItemError::NotFound)?;
     if if_match.is_some_and(|c| !c.matches(current.version)) {
         return Err(ItemError::PreconditionFailed);
     }
@@ -206,7 +212,11 @@ fn sort_name(sort: ItemSort) -> &'static str {
 }
 
 #[tracing::instrument(skip_all, fields(user.id = %owner))]
-pub async fn list(app: &AppState, owner: Uuid, query: ListItemsQuery) -> Result<Page<ItemDto>, ApiError> {
+pub async fn list(
+    app: &AppState,
+    owner: Uuid,
+    query: ListItemsQuery,
+) -> Result<Page<ItemDto>, ApiError> {
     let sort = query.sort.unwrap_or_default();
     let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let page = PageRequest::new(query.limit, query.offset, query.cursor.as_deref(), |raw| {

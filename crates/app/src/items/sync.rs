@@ -20,7 +20,11 @@ struct SyncCursor {
 }
 
 #[tracing::instrument(skip_all, fields(user.id = %owner))]
-pub async fn changes(app: &AppState, owner: Uuid, query: ChangesQuery) -> Result<ChangesPage, ItemError> {
+pub async fn changes(
+    app: &AppState,
+    owner: Uuid,
+    query: ChangesQuery,
+) -> Result<ChangesPage, ItemError> {
     let now = clock::now();
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, 1000) as u64;
     let state = repo::owner_state(&*app.db, owner).await?;
@@ -32,7 +36,8 @@ pub async fn changes(app: &AppState, owner: Uuid, query: ChangesQuery) -> Result
                 .decode::<SyncCursor>(raw)
                 .filter(|c| c.seq >= 0 && c.seq <= state.as_ref().map_or(0, |s| s.last_seq))
                 .ok_or(ItemError::InvalidCursor { path: "since" })?;
-            let retention = TimeDelta::from_std(app.config.items.sync_retention).unwrap_or(TimeDelta::MAX);
+            let retention =
+                TimeDelta::from_std(app.config.items.sync_retention).unwrap_or(TimeDelta::MAX);
             let issued = chrono::DateTime::<Utc>::from_timestamp(cursor.issued, 0).unwrap_or(now);
             // Tombstones older than the retention period are purged: a client that last
             // synced before then may have missed deletions.
@@ -44,7 +49,14 @@ pub async fn changes(app: &AppState, owner: Uuid, query: ChangesQuery) -> Result
         }
     };
     // A first sync lists live items only; later syncs also report deletions.
-    let mut rows = repo::changes_after(&*app.db, owner, since.unwrap_or(0), since.is_some(), limit + 1).await?;
+    let mut rows = repo::changes_after(
+        &*app.db,
+        owner,
+        since.unwrap_or(0),
+        since.is_some(),
+        limit + 1,
+    )
+    .await?;
     let has_more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let mut position = rows.last().map_or(since.unwrap_or(0), |r| r.change_seq);

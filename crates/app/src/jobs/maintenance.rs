@@ -32,7 +32,14 @@ impl ScheduledTask for PurgeExpired {
         let tokens = user_tokens::purge_spent(db, now - KEEP_ENDED).await?;
         let throttles = throttle::purge_stale(db, now - TimeDelta::days(1)).await?;
         let events = outbox::purge_processed(db, now - KEEP_ENDED).await?;
-        tracing::debug!(keys, sessions, tokens, throttles, events, "purged expired records");
+        tracing::debug!(
+            keys,
+            sessions,
+            tokens,
+            throttles,
+            events,
+            "purged expired records"
+        );
         Ok(())
     }
 }

@@ -19,7 +19,10 @@ pub use maintenance::PurgeExpired;
 pub fn event_handlers() -> EventHandlers {
     let mut handlers = EventHandlers::new();
     handlers.insert(USER_REGISTERED, Arc::new(SendVerificationEmail));
-    handlers.insert(EMAIL_VERIFICATION_REQUESTED, Arc::new(SendVerificationEmail));
+    handlers.insert(
+        EMAIL_VERIFICATION_REQUESTED,
+        Arc::new(SendVerificationEmail),
+    );
     handlers.insert(PASSWORD_RESET_REQUESTED, Arc::new(SendPasswordResetEmail));
     handlers
 }

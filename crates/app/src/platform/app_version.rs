@@ -36,7 +36,9 @@ pub async fn require_min_app_version(
     request: Request,
     next: Next,
 ) -> Response {
+    // Only the API is versioned; probes and docs answer any client.
     if let Some(min) = &min
+        && request.uri().path().starts_with("/api/")
         && let Some(value) = request.headers().get(X_APP_VERSION)
     {
         let Some(version) = value.to_str().ok().and_then(parse_lenient) else {

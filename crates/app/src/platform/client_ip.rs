@@ -58,10 +58,20 @@ mod tests {
     #[test]
     fn trusts_only_the_configured_number_of_hops() {
         let socket = "10.0.0.1".parse().ok();
-        let xff = |s: &str| s.split(',').map(|p| p.trim().to_owned()).collect::<Vec<_>>();
+        let xff = |s: &str| {
+            s.split(',')
+                .map(|p| p.trim().to_owned())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(resolve(socket, xff("1.1.1.1, 2.2.2.2"), 0), socket);
-        assert_eq!(resolve(socket, xff("6.6.6.6, 2.2.2.2"), 1), "2.2.2.2".parse().ok());
-        assert_eq!(resolve(socket, xff("6.6.6.6, 2.2.2.2, 3.3.3.3"), 2), "2.2.2.2".parse().ok());
+        assert_eq!(
+            resolve(socket, xff("6.6.6.6, 2.2.2.2"), 1),
+            "2.2.2.2".parse().ok()
+        );
+        assert_eq!(
+            resolve(socket, xff("6.6.6.6, 2.2.2.2, 3.3.3.3"), 2),
+            "2.2.2.2".parse().ok()
+        );
         assert_eq!(resolve(socket, xff("2.2.2.2"), 3), "2.2.2.2".parse().ok());
         assert_eq!(resolve(socket, xff("garbage"), 1), socket);
     }

@@ -126,7 +126,9 @@ impl Config {
     }
 
     /// Parses configuration from explicit variables (tests use this directly).
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let mut env = Vars {
             map: vars
                 .into_iter()
@@ -226,7 +228,10 @@ impl Vars {
         match parsed {
             Ok(d) if !d.is_zero() => d,
             _ => {
-                self.fail(var, format!("expected a duration like 15m, 30d or 900, got {raw:?}"));
+                self.fail(
+                    var,
+                    format!("expected a duration like 15m, 30d or 900, got {raw:?}"),
+                );
                 default
             }
         }
@@ -255,7 +260,10 @@ impl Vars {
         let http = self.http(production);
         let log_level = self.string("LOG_LEVEL", "info");
         if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
-            self.fail("LOG_LEVEL", format!("not a valid level or filter: {log_level:?}"));
+            self.fail(
+                "LOG_LEVEL",
+                format!("not a valid level or filter: {log_level:?}"),
+            );
         }
         let default_format = if production { "json" } else { "pretty" };
         let log_format = match self.string("LOG_FORMAT", default_format).as_str() {
@@ -269,13 +277,19 @@ impl Vars {
         };
         let metrics_token = self.secret("METRICS_TOKEN");
         let admin = self.admin();
-        let min_app_version = self.raw("MIN_APP_VERSION").map(str::to_owned).and_then(|raw| {
-            let parsed = crate::platform::app_version::parse_lenient(&raw);
-            if parsed.is_none() {
-                self.fail("MIN_APP_VERSION", format!("not a semantic version: {raw:?}"));
-            }
-            parsed
-        });
+        let min_app_version = self
+            .raw("MIN_APP_VERSION")
+            .map(str::to_owned)
+            .and_then(|raw| {
+                let parsed = crate::platform::app_version::parse_lenient(&raw);
+                if parsed.is_none() {
+                    self.fail(
+                        "MIN_APP_VERSION",
+                        format!("not a semantic version: {raw:?}"),
+                    );
+                }
+                parsed
+            });
         let items = ItemsConfig {
             max_items_per_user: self.ranged("MAX_ITEMS_PER_USER", 100_000, 1, 100_000_000),
             sync_retention: Duration::from_secs(
@@ -358,7 +372,10 @@ impl Vars {
                 self.fail("JWT_SECRET", "must be at least 32 bytes long");
             }
             None if production => {
-                self.fail("JWT_SECRET", "is required in production (at least 32 bytes)");
+                self.fail(
+                    "JWT_SECRET",
+                    "is required in production (at least 32 bytes)",
+                );
             }
             _ => {}
         }
@@ -368,10 +385,8 @@ impl Vars {
             jwt_issuer: self.string("JWT_ISSUER", "aios-server"),
             jwt_audience: self.string("JWT_AUDIENCE", "aios-app"),
             access_token_ttl: self.duration("JWT_EXPIRES_IN", Duration::from_secs(15 * 60)),
-            refresh_token_ttl: self.duration(
-                "REFRESH_TOKEN_EXPIRES_IN",
-                Duration::from_secs(30 * 86_400),
-            ),
+            refresh_token_ttl: self
+                .duration("REFRESH_TOKEN_EXPIRES_IN", Duration::from_secs(30 * 86_400)),
             refresh_reuse_grace: self.secs("REFRESH_REUSE_GRACE_SECS", 10, 0, 3600),
             lockout_threshold: self.ranged("LOCKOUT_THRESHOLD", 5, 1, 1000) as u32,
             lockout_base: self.secs("LOCKOUT_BASE_SECS", 60, 1, 86_400),
@@ -402,7 +417,10 @@ impl Vars {
             }
         }
         if production && cors_origins.iter().any(|o| o == "*") {
-            self.fail("CORS_ORIGINS", "* is refused in production: list the origins");
+            self.fail(
+                "CORS_ORIGINS",
+                "* is refused in production: list the origins",
+            );
         }
         HttpConfig {
             cors_origins,
@@ -414,7 +432,11 @@ impl Vars {
 
     fn trust_proxy(&mut self) -> usize {
         // Express's semantics: true means one proxy hop; a number says how many.
-        match self.raw("TRUST_PROXY").map(str::to_ascii_lowercase).as_deref() {
+        match self
+            .raw("TRUST_PROXY")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("false" | "0" | "no" | "off") => 0,
             Some("true" | "yes" | "on") => 1,
             Some(other) => match other.parse::<usize>() {
@@ -490,9 +512,15 @@ mod tests {
     #[test]
     fn production_requires_a_long_jwt_secret() {
         let found = issues(&[("APP_ENV", "production")]);
-        assert_eq!(found.iter().map(|i| i.var).collect::<Vec<_>>(), ["JWT_SECRET"]);
+        assert_eq!(
+            found.iter().map(|i| i.var).collect::<Vec<_>>(),
+            ["JWT_SECRET"]
+        );
         let found = issues(&[("NODE_ENV", "production"), ("JWT_SECRET", "short")]);
-        assert_eq!(found.iter().map(|i| i.var).collect::<Vec<_>>(), ["JWT_SECRET"]);
+        assert_eq!(
+            found.iter().map(|i| i.var).collect::<Vec<_>>(),
+            ["JWT_SECRET"]
+        );
         let long = "x".repeat(32);
         assert!(issues(&[("APP_ENV", "production"), ("JWT_SECRET", &long)]).is_empty());
     }
@@ -505,12 +533,18 @@ mod tests {
         ]))
         .ok();
         let auth = config.as_ref().map(|c| &c.auth);
-        assert_eq!(auth.map(|a| a.access_token_ttl), Some(Duration::from_secs(300)));
+        assert_eq!(
+            auth.map(|a| a.access_token_ttl),
+            Some(Duration::from_secs(300))
+        );
         assert_eq!(
             auth.map(|a| a.refresh_token_ttl),
             Some(Duration::from_secs(7 * 86_400))
         );
-        assert_eq!(issues(&[("JWT_EXPIRES_IN", "soon")])[0].var, "JWT_EXPIRES_IN");
+        assert_eq!(
+            issues(&[("JWT_EXPIRES_IN", "soon")])[0].var,
+            "JWT_EXPIRES_IN"
+        );
     }
 
     #[test]
@@ -522,11 +556,17 @@ mod tests {
             ("CORS_ORIGINS", "not a url"),
         ]);
         let names: Vec<_> = found.iter().map(|i| i.var).collect();
-        assert_eq!(names, ["PORT", "DATABASE_URL", "CORS_ORIGINS", "LOG_FORMAT"]);
+        assert_eq!(
+            names,
+            ["PORT", "DATABASE_URL", "CORS_ORIGINS", "LOG_FORMAT"]
+        );
     }
 
     #[test]
     fn admin_bootstrap_needs_both_variables() {
-        assert_eq!(issues(&[("ADMIN_EMAIL", "a@b.co")])[0].var, "ADMIN_PASSWORD");
+        assert_eq!(
+            issues(&[("ADMIN_EMAIL", "a@b.co")])[0].var,
+            "ADMIN_PASSWORD"
+        );
     }
 }

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr,
-    SqlxPostgresConnector, SqlxSqliteConnector, SqliteTransactionMode, Statement,
+    SqliteTransactionMode, SqlxPostgresConnector, SqlxSqliteConnector, Statement,
     TransactionOptions, TransactionTrait,
 };
 use secrecy::ExposeSecret;
@@ -48,7 +48,10 @@ impl Db {
 
     /// Answers within `timeout` whether the database executes a query.
     pub async fn ping(&self, timeout: Duration) -> bool {
-        matches!(tokio::time::timeout(timeout, self.conn.ping()).await, Ok(Ok(())))
+        matches!(
+            tokio::time::timeout(timeout, self.conn.ping()).await,
+            Ok(Ok(()))
+        )
     }
 
     /// True once this process has seen every migration applied.
@@ -156,7 +159,10 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
         DatabaseBackend::Postgres => {
             // The lock is held by one dedicated pooled connection for the whole run.
             let pool = conn.get_postgres_connection_pool();
-            let mut lock_conn = pool.acquire().await.context("acquiring the migration lock")?;
+            let mut lock_conn = pool
+                .acquire()
+                .await
+                .context("acquiring the migration lock")?;
             sqlx::query("SELECT pg_advisory_lock($1)")
                 .bind(MIGRATION_LOCK_KEY)
                 .execute(&mut *lock_conn)
@@ -170,7 +176,9 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
             result.context("applying migrations")?;
             unlocked.context("releasing the migration lock")?;
         }
-        _ => Migrator::up(conn, None).await.context("applying migrations")?,
+        _ => Migrator::up(conn, None)
+            .await
+            .context("applying migrations")?,
     }
     db.migrated.store(true, Ordering::Relaxed);
     Ok(())
@@ -184,7 +192,9 @@ pub async fn pending_migrations(db: &Db) -> anyhow::Result<Vec<String>> {
 
 /// Drops every table and re-applies the migrations (the `db reset` command).
 pub async fn reset(db: &Db) -> anyhow::Result<()> {
-    Migrator::fresh(&db.conn).await.context("resetting the database")?;
+    Migrator::fresh(&db.conn)
+        .await
+        .context("resetting the database")?;
     db.migrated.store(true, Ordering::Relaxed);
     Ok(())
 }

@@ -193,7 +193,9 @@ impl IntoResponse for ApiError {
                     request_id = %request_id, code = ?self.code, error = format!("{source:#}"),
                     "request failed"
                 ),
-                None => tracing::error!(request_id = %request_id, code = ?self.code, "request failed"),
+                None => {
+                    tracing::error!(request_id = %request_id, code = ?self.code, "request failed")
+                }
             }
         }
         let body = ErrorBody {

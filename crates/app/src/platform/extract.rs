@@ -69,7 +69,8 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         let value: T = serde_path_to_error::deserialize(deserializer).map_err(|err| {
             let path = display_path(err.path());
             ApiError::field(path, err.into_inner().to_string())
@@ -97,18 +98,25 @@ where
                 use axum::extract::path::ErrorKind;
                 let (path, message) = match err.kind() {
                     ErrorKind::ParseErrorAtKey {
-                        key,
-                        expected_type,
-                        ..
-                    } => (key.clone(), format!("must be a valid {}", friendly_type(expected_type))),
-                    ErrorKind::ParseError { expected_type, .. } => {
-                        ("id".to_owned(), format!("must be a valid {}", friendly_type(expected_type)))
+                        key, expected_type, ..
+                    } => (
+                        key.clone(),
+                        format!("must be a valid {}", friendly_type(expected_type)),
+                    ),
+                    ErrorKind::DeserializeError { key, .. } => {
+                        (key.clone(), "has an invalid format".to_owned())
                     }
+                    ErrorKind::ParseError { expected_type, .. } => (
+                        "id".to_owned(),
+                        format!("must be a valid {}", friendly_type(expected_type)),
+                    ),
                     other => ("".to_owned(), other.to_string()),
                 };
                 Err(ApiError::field(path, message))
             }
-            Err(other) => Err(ApiError::internal(anyhow::anyhow!("path extraction: {other}"))),
+            Err(other) => Err(ApiError::internal(anyhow::anyhow!(
+                "path extraction: {other}"
+            ))),
         }
     }
 }

@@ -19,9 +19,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use entity::idempotency_key;
 use rand::Rng as _;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -96,7 +94,10 @@ pub enum Begin {
 }
 
 fn cache_key(scope: &str, key: &str) -> String {
-    format!("idem:{scope}:{}", hex::encode(Sha256::digest(key.as_bytes())))
+    format!(
+        "idem:{scope}:{}",
+        hex::encode(Sha256::digest(key.as_bytes()))
+    )
 }
 
 /// Claims `key` for this request, or returns the stored answer of an earlier one.
@@ -107,8 +108,10 @@ pub async fn begin(
     request_hash: String,
     sensitive: bool,
 ) -> Result<Begin, ApiError> {
-    let sealed_with = sensitive.then(|| app.idempotency_seal);
-    if let Some(stored) = cache::get_json::<Stored>(app.cache.as_ref(), &cache_key(scope, key)).await {
+    let sealed_with = sensitive.then_some(app.idempotency_seal);
+    if let Some(stored) =
+        cache::get_json::<Stored>(app.cache.as_ref(), &cache_key(scope, key)).await
+    {
         return replay(stored, &request_hash, sealed_with.as_ref());
     }
     let now = clock::now();
@@ -133,7 +136,13 @@ pub async fn begin(
                     .and_then(|h| serde_json::from_value(h).ok())
                     .unwrap_or_default(),
             };
-            cache::set_json(app.cache.as_ref(), &cache_key(scope, key), &stored, CACHE_TTL).await;
+            cache::set_json(
+                app.cache.as_ref(),
+                &cache_key(scope, key),
+                &stored,
+                CACHE_TTL,
+            )
+            .await;
             return replay(stored, &request_hash, sealed_with.as_ref());
         }
         Some(row) if row.expires_at > now && row.locked_until > now => {
@@ -197,13 +206,19 @@ fn mismatch() -> ApiError {
     )
 }
 
-fn replay(stored: Stored, request_hash: &str, sealed_with: Option<&[u8; 32]>) -> Result<Begin, ApiError> {
+fn replay(
+    stored: Stored,
+    request_hash: &str,
+    sealed_with: Option<&[u8; 32]>,
+) -> Result<Begin, ApiError> {
     if stored.request_hash != request_hash {
         return Err(mismatch());
     }
     let body = match sealed_with {
         Some(key) => unseal(key, &stored.body).ok_or_else(|| {
-            ApiError::internal(anyhow::anyhow!("stored idempotent response cannot be decrypted"))
+            ApiError::internal(anyhow::anyhow!(
+                "stored idempotent response cannot be decrypted"
+            ))
         })?,
         None => stored.body.into_bytes(),
     };
@@ -241,9 +256,18 @@ pub async fn complete(
     let headers = serde_json::to_value(headers).map_err(|e| DbErr::Json(e.to_string()))?;
     let result = idempotency_key::Entity::update_many()
         .col_expr(idempotency_key::Column::State, Expr::value("completed"))
-        .col_expr(idempotency_key::Column::ResponseStatus, Expr::value(i32::from(status)))
-        .col_expr(idempotency_key::Column::ResponseBody, Expr::value(stored_body))
-        .col_expr(idempotency_key::Column::ResponseHeaders, Expr::value(headers))
+        .col_expr(
+            idempotency_key::Column::ResponseStatus,
+            Expr::value(i32::from(status)),
+        )
+        .col_expr(
+            idempotency_key::Column::ResponseBody,
+            Expr::value(stored_body),
+        )
+        .col_expr(
+            idempotency_key::Column::ResponseHeaders,
+            Expr::value(headers),
+        )
         .filter(idempotency_key::Column::Scope.eq(&claim.scope))
         .filter(idempotency_key::Column::Key.eq(&claim.key))
         .filter(idempotency_key::Column::State.eq("in_progress"))
@@ -348,8 +372,10 @@ mod tests {
         let key = [7u8; 32];
         let sealed = seal(&key, b"{\"refreshToken\":\"secret\"}").unwrap_or_default();
         assert!(!sealed.contains("secret"));
-        assert_eq!(unseal(&key, &sealed).as_deref(), Some(&b"{\"refreshToken\":\"secret\"}"[..]));
+        assert_eq!(
+            unseal(&key, &sealed).as_deref(),
+            Some(&b"{\"refreshToken\":\"secret\"}"[..])
+        );
         assert_eq!(unseal(&[8u8; 32], &sealed), None);
     }
-
 }

@@ -71,7 +71,10 @@ pub async fn claim(
 pub async fn mark_processed(conn: &impl ConnectionTrait, id: uuid::Uuid) -> Result<(), DbErr> {
     outbox_event::Entity::update_many()
         .col_expr(outbox_event::Column::ProcessedAt, Expr::value(clock::now()))
-        .col_expr(outbox_event::Column::LastError, Expr::value(Option::<String>::None))
+        .col_expr(
+            outbox_event::Column::LastError,
+            Expr::value(Option::<String>::None),
+        )
         .filter(outbox_event::Column::Id.eq(id))
         .exec(conn)
         .await?;
@@ -85,8 +88,10 @@ pub async fn mark_failed(
     error: &str,
     retry_at: Option<DateTime<Utc>>,
 ) -> Result<(), DbErr> {
-    let mut update = outbox_event::Entity::update_many()
-        .col_expr(outbox_event::Column::LastError, Expr::value(error.to_owned()));
+    let mut update = outbox_event::Entity::update_many().col_expr(
+        outbox_event::Column::LastError,
+        Expr::value(error.to_owned()),
+    );
     update = match retry_at {
         Some(at) => update.col_expr(outbox_event::Column::AvailableAt, Expr::value(at)),
         None => update.col_expr(outbox_event::Column::ProcessedAt, Expr::value(clock::now())),

@@ -39,7 +39,10 @@ impl<C> PageRequest<C> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT) as u64;
         let start = match (offset, cursor) {
             (Some(_), Some(_)) => {
-                return Err(ApiError::field("cursor", "use either offset or cursor, not both"));
+                return Err(ApiError::field(
+                    "cursor",
+                    "use either offset or cursor, not both",
+                ));
             }
             (_, Some(cursor)) => PageStart::After(
                 decode(cursor).ok_or_else(|| ApiError::field("cursor", "invalid cursor"))?,
@@ -116,7 +119,10 @@ impl CursorCodec {
         let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
         let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
         let expected = self.tag(&payload);
-        if !bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_slice(), tag.as_slice())) {
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            expected.as_slice(),
+            tag.as_slice(),
+        )) {
             return None;
         }
         serde_json::from_slice(&payload).ok()
@@ -131,7 +137,10 @@ mod tests {
     fn cursors_round_trip_and_reject_tampering() {
         let codec = CursorCodec::new(b"secret");
         let cursor = codec.encode(&("name", 42));
-        assert_eq!(codec.decode::<(String, i32)>(&cursor), Some(("name".to_owned(), 42)));
+        assert_eq!(
+            codec.decode::<(String, i32)>(&cursor),
+            Some(("name".to_owned(), 42))
+        );
         let (payload, _) = cursor.split_once('.').unwrap_or_default();
         let forged = format!("{}.{}", URL_SAFE_NO_PAD.encode(b"[\"name\",43]"), "AAAA");
         assert_eq!(codec.decode::<(String, i32)>(&forged), None);

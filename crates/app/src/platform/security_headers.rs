@@ -38,17 +38,37 @@ pub async fn security_headers(
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::REFERRER_POLICY, "no-referrer");
-    set(headers, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
-    set(headers, HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
-    set(headers, HeaderName::from_static("x-dns-prefetch-control"), "off");
-    set(headers, HeaderName::from_static("x-permitted-cross-domain-policies"), "none");
+    set(
+        headers,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        headers,
+        HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    );
+    set(
+        headers,
+        HeaderName::from_static("x-dns-prefetch-control"),
+        "off",
+    );
+    set(
+        headers,
+        HeaderName::from_static("x-permitted-cross-domain-policies"),
+        "none",
+    );
     set(
         headers,
         header::CONTENT_SECURITY_POLICY,
         if is_docs { DOCS_CSP } else { API_CSP },
     );
     if behind_tls {
-        set(headers, header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
+        set(
+            headers,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
     }
     headers.remove(header::SERVER);
     headers.remove("x-powered-by");

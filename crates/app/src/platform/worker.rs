@@ -122,7 +122,9 @@ async fn deliver(app: &AppState, handler: &dyn EventHandler, event: &outbox::Out
         Err(err) => {
             let message = format!("{err:#}");
             let retry_at = (event.attempts < MAX_ATTEMPTS).then(|| {
-                let backoff = 2i64.saturating_pow(event.attempts.clamp(0, 12) as u32).min(3600);
+                let backoff = 2i64
+                    .saturating_pow(event.attempts.clamp(0, 12) as u32)
+                    .min(3600);
                 clock::now() + TimeDelta::seconds(backoff)
             });
             metrics::counter!("outbox_events_failed_total", "event" => event.event_type.clone())

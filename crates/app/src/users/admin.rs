@@ -38,7 +38,11 @@ fn parse_email(raw: &str) -> Result<Email, AdminError> {
 }
 
 /// Creates an administrator (`admin create EMAIL`).
-pub async fn create(app: &AppState, email: &str, password: SecretString) -> Result<Uuid, AdminError> {
+pub async fn create(
+    app: &AppState,
+    email: &str,
+    password: SecretString,
+) -> Result<Uuid, AdminError> {
     let email = parse_email(email)?;
     if let Some(problem) = policy_violation(password.expose_secret(), email.as_str()) {
         return Err(AdminError::WeakPassword(problem));
@@ -81,7 +85,13 @@ pub async fn bootstrap(app: &AppState) -> anyhow::Result<()> {
             audit!("admin.promoted", user_id = %user.id, source = "ADMIN_EMAIL");
             Ok(())
         }
-        None => match create(app, &admin.email, SecretString::from(admin.password.expose_secret())).await {
+        None => match create(
+            app,
+            &admin.email,
+            SecretString::from(admin.password.expose_secret()),
+        )
+        .await
+        {
             Ok(_) | Err(AdminError::Exists(_)) => Ok(()),
             Err(AdminError::WeakPassword(problem)) => {
                 anyhow::bail!("ADMIN_PASSWORD: the password {problem}")

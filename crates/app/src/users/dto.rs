@@ -41,11 +41,17 @@ impl From<entity::user::Model> for UserDto {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateMeRequest {
-    #[serde(default, deserialize_with = "crate::platform::serde_ext::double_option")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::serde_ext::double_option"
+    )]
     #[garde(custom(valid_name))]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 100, example = "Ada")]
     pub name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::platform::serde_ext::trimmed_option")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::serde_ext::trimmed_option"
+    )]
     #[garde(inner(length(max = 254), email))]
     #[schema(format = "email", max_length = 254)]
     pub email: Option<String>,
@@ -58,7 +64,9 @@ fn valid_name(value: &Option<Option<String>>, _: &()) -> garde::Result {
             if (1..=100).contains(&chars) {
                 Ok(())
             } else {
-                Err(garde::Error::new("length is lower than 1 or greater than 100"))
+                Err(garde::Error::new(
+                    "length is lower than 1 or greater than 100",
+                ))
             }
         }
         _ => Ok(()),

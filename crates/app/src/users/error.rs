@@ -14,9 +14,10 @@ impl From<UserError> for ApiError {
     fn from(err: UserError) -> Self {
         match err {
             UserError::NotFound => ApiError::not_found(),
-            UserError::EmailTaken => {
-                ApiError::new(ErrorCode::EmailTaken, "This email address is already in use")
-            }
+            UserError::EmailTaken => ApiError::new(
+                ErrorCode::EmailTaken,
+                "This email address is already in use",
+            ),
             UserError::Db(err) => err.into(),
         }
     }

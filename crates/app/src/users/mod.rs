@@ -1,10 +1,10 @@
 //! Users: profiles, account deletion and export, and user administration.
 
 pub mod admin;
-pub mod export;
 pub mod dto;
 pub mod email;
 pub mod error;
+pub mod export;
 pub mod repo;
 pub mod routes;
 pub mod service;
@@ -13,7 +13,9 @@ pub use email::Email;
 pub use error::UserError;
 
 /// A user's role. Stored as text; unknown values read as `User`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     User,
@@ -29,6 +31,10 @@ impl Role {
     }
 
     pub fn parse(value: &str) -> Self {
-        if value == "admin" { Role::Admin } else { Role::User }
+        if value == "admin" {
+            Role::Admin
+        } else {
+            Role::User
+        }
     }
 }

@@ -38,7 +38,10 @@ pub async fn insert(
     .await
 }
 
-pub async fn find_by_id(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<user::Model>, DbErr> {
+pub async fn find_by_id(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find_by_id(id).one(conn).await
 }
 
@@ -52,7 +55,10 @@ pub async fn find_by_email(
         .await
 }
 
-pub async fn update(conn: &impl ConnectionTrait, model: user::ActiveModel) -> Result<user::Model, DbErr> {
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    model: user::ActiveModel,
+) -> Result<user::Model, DbErr> {
     model.update(conn).await
 }
 
@@ -85,7 +91,12 @@ pub async fn mark_email_verified(
     Ok(())
 }
 
-pub async fn set_role(conn: &impl ConnectionTrait, id: Uuid, role: Role, now: DateTime<Utc>) -> Result<(), DbErr> {
+pub async fn set_role(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     user::Entity::update_many()
         .col_expr(user::Column::Role, Expr::value(role.as_str()))
         .col_expr(user::Column::UpdatedAt, Expr::value(now))
@@ -96,7 +107,10 @@ pub async fn set_role(conn: &impl ConnectionTrait, id: Uuid, role: Role, now: Da
 }
 
 pub async fn delete(conn: &impl ConnectionTrait, id: Uuid) -> Result<u64, DbErr> {
-    Ok(user::Entity::delete_by_id(id).exec(conn).await?.rows_affected)
+    Ok(user::Entity::delete_by_id(id)
+        .exec(conn)
+        .await?
+        .rows_affected)
 }
 
 /// `q` matches email or name, case-insensitively, as a literal substring.
@@ -106,7 +120,10 @@ fn search_condition(q: Option<&str>) -> Condition {
     };
     let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
     Condition::any()
-        .add(Expr::col(user::Column::Email).like(sea_orm::sea_query::LikeExpr::new(&pattern).escape('\\')))
+        .add(
+            Expr::col(user::Column::Email)
+                .like(sea_orm::sea_query::LikeExpr::new(&pattern).escape('\\')),
+        )
         .add(
             Func::lower(Expr::col(user::Column::Name))
                 .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
@@ -126,7 +143,10 @@ pub fn escape_like(input: &str) -> String {
 }
 
 pub async fn count(conn: &impl ConnectionTrait, q: Option<&str>) -> Result<u64, DbErr> {
-    user::Entity::find().filter(search_condition(q)).count(conn).await
+    user::Entity::find()
+        .filter(search_condition(q))
+        .count(conn)
+        .await
 }
 
 /// Newest first, keyed by (created_at, id) so cursor pages stay stable.

@@ -182,7 +182,10 @@ pub async fn list(app: &AppState, query: ListUsersQuery) -> Result<Page<UserDto>
     let has_more = rows.len() as u64 > page.limit;
     rows.truncate(page.limit as usize);
     let next_cursor = has_more
-        .then(|| rows.last().map(|u| app.cursors.encode(&UserCursor(u.created_at, u.id))))
+        .then(|| {
+            rows.last()
+                .map(|u| app.cursors.encode(&UserCursor(u.created_at, u.id)))
+        })
         .flatten();
     let total = match page.start {
         PageStart::Offset(_) => Some(repo::count(&*app.db, q).await?),

@@ -1,1 +1,26 @@
+//! The integration tests: one binary, the real application over real HTTP.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failing test panics"
+)]
 
+mod helpers;
+
+mod auth_attacks;
+mod auth_flows;
+mod auth_sessions;
+mod errors;
+mod health;
+mod items_batch;
+mod items_crud;
+mod items_idempotency;
+mod items_pagination;
+mod items_plans;
+mod items_sync;
+mod logging;
+mod openapi;
+mod operations;
+mod outage;
+mod shutdown;
+mod users;

@@ -65,7 +65,10 @@ pub async fn list_live(
         .await
 }
 
-pub async fn all_of_user(conn: &impl ConnectionTrait, user_id: Uuid) -> Result<Vec<Session>, DbErr> {
+pub async fn all_of_user(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Vec<Session>, DbErr> {
     session::Entity::find()
         .filter(session::Column::UserId.eq(user_id))
         .order_by_asc(session::Column::CreatedAt)

@@ -8,7 +8,9 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait
 pub use login_throttle::Model as Throttle;
 
 pub async fn find(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Throttle>, DbErr> {
-    login_throttle::Entity::find_by_id(key.to_owned()).one(conn).await
+    login_throttle::Entity::find_by_id(key.to_owned())
+        .one(conn)
+        .await
 }
 
 /// Counts one more failure and returns the new count.

@@ -60,7 +60,11 @@ pub async fn find_valid(
 }
 
 /// Uses a token up; false when a concurrent request used it first.
-pub async fn consume(conn: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<bool, DbErr> {
+pub async fn consume(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
     let result = user_token::Entity::update_many()
         .col_expr(user_token::Column::UsedAt, Expr::value(now))
         .filter(user_token::Column::Id.eq(id))

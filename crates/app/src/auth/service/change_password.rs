@@ -31,8 +31,15 @@ pub async fn change_password(
         audit!("password.change_failed", user_id = %user.user_id);
         return Err(AuthError::InvalidCredentials);
     }
-    check_policy("newPassword", &request.new_password, &Email::normalize(&account.email))?;
-    let hash = app.passwords.hash(&SecretString::from(request.new_password)).await?;
+    check_policy(
+        "newPassword",
+        &request.new_password,
+        &Email::normalize(&account.email),
+    )?;
+    let hash = app
+        .passwords
+        .hash(&SecretString::from(request.new_password))
+        .await?;
     let now = clock::now();
     let txn = db::begin_write(&app.db).await?;
     users::service::set_password_hash(&txn, user.user_id, &hash, now).await?;

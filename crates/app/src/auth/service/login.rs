@@ -24,7 +24,9 @@ pub fn lock_duration(failures: i32, config: &AuthConfig) -> Option<TimeDelta> {
     }
     let doublings = u32::try_from(failures - threshold).unwrap_or(0).min(30);
     let base = config.lockout_base.as_secs().max(1);
-    let secs = base.saturating_mul(1u64 << doublings).min(config.lockout_max.as_secs());
+    let secs = base
+        .saturating_mul(1u64 << doublings)
+        .min(config.lockout_max.as_secs());
     Some(TimeDelta::seconds(i64::try_from(secs).unwrap_or(i64::MAX)))
 }
 
@@ -42,7 +44,9 @@ pub async fn login(
     let email = Email::normalize(&request.email);
     let key = throttle_key(&email);
     let now = clock::now();
-    if let Some(until) = throttle::find(&*app.db, &key).await?.and_then(|t| t.locked_until)
+    if let Some(until) = throttle::find(&*app.db, &key)
+        .await?
+        .and_then(|t| t.locked_until)
         && until > now
     {
         audit!("login.locked_out", ip = ?client.ip);
@@ -78,7 +82,8 @@ pub async fn login(
     if let Some(hash) = &new_hash {
         users::service::set_password_hash(&txn, user.id, hash, now).await?;
     }
-    let (session_id, refresh) = open_session(&txn, app, user.id, request.device, client, now).await?;
+    let (session_id, refresh) =
+        open_session(&txn, app, user.id, request.device, client, now).await?;
     txn.commit().await?;
     if new_hash.is_some() {
         audit!("password.rehashed", user_id = %user.id);
@@ -96,7 +101,11 @@ async fn record_failure(app: &AppState, key: &str, now: DateTime<Utc>) -> Result
     }
     txn.commit().await?;
     if let Some(duration) = lock {
-        audit!("login.lockout", failures, lock_secs = duration.num_seconds());
+        audit!(
+            "login.lockout",
+            failures,
+            lock_secs = duration.num_seconds()
+        );
     }
     Ok(())
 }

@@ -15,16 +15,26 @@ pub async fn logout(
 ) -> Result<(), AuthError> {
     let now = clock::now();
     let txn = db::begin_write(&app.db).await?;
-    let mut revoked =
-        sessions::revoke(&txn, user.user_id, sessions::Revoke::One(user.session_id), now).await?;
+    let mut revoked = sessions::revoke(
+        &txn,
+        user.user_id,
+        sessions::Revoke::One(user.session_id),
+        now,
+    )
+    .await?;
     if let Some(presented) = refresh_token
         && let Some(token) =
             refresh_tokens::find_by_hash(&txn, &tokens::hash_token(&presented)).await?
     {
         // Scoped to the caller's own sessions by `revoke` itself.
         revoked.extend(
-            sessions::revoke(&txn, user.user_id, sessions::Revoke::One(token.session_id), now)
-                .await?,
+            sessions::revoke(
+                &txn,
+                user.user_id,
+                sessions::Revoke::One(token.session_id),
+                now,
+            )
+            .await?,
         );
     }
     txn.commit().await?;

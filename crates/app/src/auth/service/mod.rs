@@ -58,7 +58,14 @@ pub(crate) async fn open_session(
     )
     .await?;
     let refresh = tokens::random_token();
-    refresh_tokens::insert(conn, session.id, tokens::hash_token(&refresh), now, expires_at).await?;
+    refresh_tokens::insert(
+        conn,
+        session.id,
+        tokens::hash_token(&refresh),
+        now,
+        expires_at,
+    )
+    .await?;
     Ok((session.id, refresh))
 }
 

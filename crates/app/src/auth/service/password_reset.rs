@@ -19,7 +19,12 @@ pub const PASSWORD_RESET_REQUESTED: &str = "auth:password_reset_requested";
 pub async fn request(app: &AppState, email: &str) -> Result<(), AuthError> {
     let email = Email::normalize(email);
     let txn = db::begin_write(&app.db).await?;
-    outbox::enqueue(&txn, PASSWORD_RESET_REQUESTED, &json!({ "email": email.as_str() })).await?;
+    outbox::enqueue(
+        &txn,
+        PASSWORD_RESET_REQUESTED,
+        &json!({ "email": email.as_str() }),
+    )
+    .await?;
     txn.commit().await?;
     app.wake_outbox_relay();
     audit!("password_reset.requested");

@@ -26,14 +26,19 @@ pub async fn refresh(app: &AppState, presented: &str) -> Result<TokenResponse, A
         return Err(AuthError::InvalidRefreshToken);
     }
 
-    let first_use = token.used_at.is_none() && refresh_tokens::mark_used(&txn, token.id, now).await?;
+    let first_use =
+        token.used_at.is_none() && refresh_tokens::mark_used(&txn, token.id, now).await?;
     if !first_use {
         // Used before, or by a concurrent request that just won the race (then: now).
         let used_at = token.used_at.unwrap_or(now);
         if now - used_at > delta(app.config.auth.refresh_reuse_grace) {
-            let revoked =
-                sessions::revoke(&txn, session.user_id, sessions::Revoke::One(session.id), now)
-                    .await?;
+            let revoked = sessions::revoke(
+                &txn,
+                session.user_id,
+                sessions::Revoke::One(session.id),
+                now,
+            )
+            .await?;
             txn.commit().await?;
             session_state::forget(app, &revoked).await;
             audit!("refresh_token.reuse", user_id = %session.user_id, session_id = %session.id);

@@ -21,7 +21,10 @@ pub async fn register(
 ) -> Result<TokenResponse, AuthError> {
     let email = Email::normalize(&request.email);
     check_policy("password", &request.password, &email)?;
-    let password_hash = app.passwords.hash(&SecretString::from(request.password)).await?;
+    let password_hash = app
+        .passwords
+        .hash(&SecretString::from(request.password))
+        .await?;
     let now = clock::now();
     let txn = db::begin_write(&app.db).await?;
     let user = users::service::create(
@@ -36,7 +39,8 @@ pub async fn register(
         now,
     )
     .await?;
-    let (session_id, refresh) = open_session(&txn, app, user.id, request.device, client, now).await?;
+    let (session_id, refresh) =
+        open_session(&txn, app, user.id, request.device, client, now).await?;
     outbox::enqueue(
         &txn,
         USER_REGISTERED,

@@ -39,7 +39,8 @@ pub async fn revoke(app: &AppState, user: AuthUser, session_id: Uuid) -> Result<
     if live.is_none() {
         return Err(AuthError::SessionNotFound);
     }
-    let revoked = sessions::revoke(&txn, user.user_id, sessions::Revoke::One(session_id), now).await?;
+    let revoked =
+        sessions::revoke(&txn, user.user_id, sessions::Revoke::One(session_id), now).await?;
     txn.commit().await?;
     session_state::forget(app, &revoked).await;
     audit!("session.revoked", user_id = %user.user_id, session_id = %session_id);

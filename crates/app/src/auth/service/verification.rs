@@ -51,5 +51,10 @@ pub async fn enqueue(
     conn: &impl sea_orm::ConnectionTrait,
     user_id: uuid::Uuid,
 ) -> Result<(), sea_orm::DbErr> {
-    outbox::enqueue(conn, EMAIL_VERIFICATION_REQUESTED, &json!({ "userId": user_id })).await
+    outbox::enqueue(
+        conn,
+        EMAIL_VERIFICATION_REQUESTED,
+        &json!({ "userId": user_id }),
+    )
+    .await
 }

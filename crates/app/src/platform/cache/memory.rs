@@ -52,7 +52,9 @@ impl Cache for MemoryCache {
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) {
-        self.entries.insert(key.to_owned(), Entry { value, ttl }).await;
+        self.entries
+            .insert(key.to_owned(), Entry { value, ttl })
+            .await;
     }
 
     async fn delete(&self, keys: &[String]) {
@@ -73,7 +75,9 @@ mod tests {
     #[tokio::test]
     async fn entries_expire_and_can_be_deleted() {
         let cache = MemoryCache::new(100);
-        cache.set("a", b"1".to_vec(), Duration::from_millis(50)).await;
+        cache
+            .set("a", b"1".to_vec(), Duration::from_millis(50))
+            .await;
         cache.set("b", b"2".to_vec(), Duration::from_secs(60)).await;
         assert_eq!(cache.get("a").await, Some(b"1".to_vec()));
         cache.delete(&["b".to_owned()]).await;

@@ -1,0 +1,1 @@
+//! Tests: auth_sessions

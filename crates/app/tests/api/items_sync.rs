@@ -1,0 +1,1 @@
+//! Tests: items_sync

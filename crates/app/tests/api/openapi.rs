@@ -1,0 +1,134 @@
+//! The OpenAPI document and the interactive reference at `/docs`.
+
+use crate::helpers::TestApp;
+
+/// Every operation of the contract implemented so far, with its handler's operation id.
+const OPERATIONS: &[(&str, &str, &str)] = &[
+    ("get", "/health", "health"),
+    ("get", "/health/live", "live"),
+    ("get", "/health/ready", "ready"),
+    ("get", "/metrics", "metrics"),
+    ("post", "/api/auth/register", "register"),
+    ("post", "/api/auth/login", "login"),
+    ("post", "/api/auth/refresh", "refresh_token"),
+    ("post", "/api/auth/logout", "logout"),
+    ("post", "/api/auth/logout-all", "logout_all"),
+    ("post", "/api/auth/reset-password", "request_password_reset"),
+    (
+        "post",
+        "/api/auth/reset-password/confirm",
+        "confirm_password_reset",
+    ),
+    ("post", "/api/auth/change-password", "change_password"),
+    ("post", "/api/auth/verify-email", "verify_email"),
+    (
+        "post",
+        "/api/auth/verify-email/resend",
+        "resend_verification_email",
+    ),
+    ("get", "/api/auth/sessions", "list_sessions"),
+    ("delete", "/api/auth/sessions/{id}", "revoke_session"),
+    ("get", "/api/users/me", "get_me"),
+    ("put", "/api/users/me", "update_me"),
+    ("delete", "/api/users/me", "delete_me"),
+    ("get", "/api/users/me/export", "export_me"),
+    ("get", "/api/users/{id}", "get_user"),
+    ("get", "/api/users", "list_users"),
+    ("get", "/api/data", "list_items"),
+    ("post", "/api/data", "create_item"),
+    ("get", "/api/data/{id}", "get_item"),
+    ("put", "/api/data/{id}", "replace_item"),
+    ("delete", "/api/data/{id}", "delete_item"),
+    ("post", "/api/data/batch", "batch_items"),
+    ("get", "/api/data/changes", "list_changes"),
+];
+
+#[tokio::test]
+async fn the_document_is_openapi_3_1_and_lists_every_operation() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/api/openapi.json").send().await;
+    response.assert_status(200);
+    let doc = &response.json;
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        doc["openapi"]
+    );
+    for (method, path, operation_id) in OPERATIONS {
+        let operation = &doc["paths"][path][method];
+        assert_eq!(operation["operationId"], *operation_id, "{method} {path}");
+        assert!(
+            operation["responses"].is_object(),
+            "{method} {path} documents responses"
+        );
+    }
+    let documented: usize = doc["paths"]
+        .as_object()
+        .map(|paths| {
+            paths
+                .values()
+                .map(|p| p.as_object().map_or(0, |o| o.len()))
+                .sum()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        documented,
+        OPERATIONS.len(),
+        "no undocumented extras, none missing"
+    );
+    let schemas = &doc["components"]["schemas"];
+    for name in [
+        "ErrorBody",
+        "ErrorCode",
+        "FieldError",
+        "TokenResponse",
+        "UserDto",
+        "ItemDto",
+        "HealthReport",
+    ] {
+        assert!(schemas[name].is_object(), "schema {name}");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    // Request schemas are strict, as the server is.
+    assert_eq!(
+        schemas["RegisterRequest"]["additionalProperties"], false,
+        "{}",
+        schemas["RegisterRequest"]
+    );
+}
+
+#[tokio::test]
+async fn docs_are_served_from_the_server_itself() {
+    let app = TestApp::spawn().await;
+    let page = app.get("/docs").send().await;
+    page.assert_status(200);
+    assert!(
+        page.header("content-type")
+            .is_some_and(|t| t.starts_with("text/html"))
+    );
+    assert!(page.text.contains("/docs/scalar.js"));
+    assert!(
+        !page.text.contains("http://") && !page.text.contains("https://"),
+        "no CDN"
+    );
+    let csp = page
+        .header("content-security-policy")
+        .expect("CSP on /docs");
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-eval"), "{csp}");
+
+    let bundle = app.get("/docs/scalar.js").send().await;
+    bundle.assert_status(200);
+    assert!(
+        bundle.text.len() > 100_000,
+        "the bundled reference ships inside the binary"
+    );
+    let init = app.get("/docs/init.js").send().await;
+    init.assert_status(200);
+    assert!(init.text.contains("/api/openapi.json"));
+}
