@@ -109,7 +109,12 @@ pub async fn request_context(
 /// plain-text or empty bodies; they are re-rendered in the contract's format.
 fn normalize_error(response: Response) -> Response {
     let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
     if !(status.is_client_error() || status.is_server_error())
+        || is_json
         || response.extensions().get::<RenderedError>().is_some()
     {
         return response;
