@@ -78,7 +78,10 @@ impl ThrowawayCluster {
         let data = cluster.data.display().to_string();
         let initdb = initdb.display().to_string();
         let ok = cluster
-            .run(&initdb, &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8"])
+            .run(
+                &initdb,
+                &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+            )
             .await;
         ok.then_some(cluster)
     }
@@ -98,7 +101,10 @@ impl ThrowawayCluster {
         match output {
             Ok(output) if output.status.success() => true,
             Ok(output) => {
-                eprintln!("{program} failed: {}", String::from_utf8_lossy(&output.stderr));
+                eprintln!(
+                    "{program} failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
                 false
             }
             Err(err) => {
@@ -109,7 +115,9 @@ impl ThrowawayCluster {
     }
 
     fn pg_ctl(&self) -> String {
-        find_tool("pg_ctl").map(|p| p.display().to_string()).unwrap_or_default()
+        find_tool("pg_ctl")
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
     }
 
     async fn start(&self) {
@@ -121,14 +129,22 @@ impl ThrowawayCluster {
         let data = self.data.display().to_string();
         let log = Path::new(&data).join("server.log").display().to_string();
         let started = self
-            .run(&self.pg_ctl(), &["-D", &data, "-o", &options, "-l", &log, "-w", "start"])
+            .run(
+                &self.pg_ctl(),
+                &["-D", &data, "-o", &options, "-l", &log, "-w", "start"],
+            )
             .await;
         assert!(started, "the throwaway cluster starts");
     }
 
     async fn stop(&self) {
         let data = self.data.display().to_string();
-        let stopped = self.run(&self.pg_ctl(), &["-D", &data, "-m", "immediate", "-w", "stop"]).await;
+        let stopped = self
+            .run(
+                &self.pg_ctl(),
+                &["-D", &data, "-m", "immediate", "-w", "stop"],
+            )
+            .await;
         assert!(stopped, "the throwaway cluster stops");
     }
 
@@ -165,7 +181,10 @@ async fn timed_get(app: &TestApp, path: &str) -> (crate::helpers::TestResponse, 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_survives_a_database_outage_and_recovers_without_restart() {
     let cluster = ThrowawayCluster::create().await;
-    if !require_services("initdb and pg_ctl (PostgreSQL server binaries)", cluster.is_some()) {
+    if !require_services(
+        "initdb and pg_ctl (PostgreSQL server binaries)",
+        cluster.is_some(),
+    ) {
         return;
     }
     let Some(cluster) = cluster else { return };
@@ -185,14 +204,20 @@ async fn the_server_survives_a_database_outage_and_recovers_without_restart() {
     health.assert_status(503);
     assert_eq!(health.json["status"], "error");
     assert_eq!(health.json["database"], "disconnected");
-    assert!(took < Duration::from_secs(2), "health answered in {took:?}, not within 2 s");
+    assert!(
+        took < Duration::from_secs(2),
+        "health answered in {took:?}, not within 2 s"
+    );
     let (ready, _) = timed_get(&app, "/health/ready").await;
     ready.assert_status(503);
     app.get("/health/live").send().await.assert_status(200);
 
     let login = app.login(&user.email, PASSWORD).await;
     login.assert_error(503, "SERVICE_UNAVAILABLE");
-    assert!(login.header("retry-after").is_some(), "503 carries Retry-After");
+    assert!(
+        login.header("retry-after").is_some(),
+        "503 carries Retry-After"
+    );
     let create = app
         .post("/api/data")
         .bearer(&user.access)
@@ -220,4 +245,50 @@ async fn the_server_survives_a_database_outage_and_recovers_without_restart() {
         .send()
         .await
         .assert_status(201);
+}
+
+/// Whether the application's own connection to PostgreSQL is encrypted.
+async fn connection_uses_tls(app: &TestApp) -> bool {
+    use sea_orm::ConnectionTrait as _;
+    let row = app
+        .state
+        .db
+        .query_one_raw(aios_app::platform::db::statement(
+            &*app.state.db,
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            [],
+        ))
+        .await
+        .expect("query pg_stat_ssl")
+        .expect("a row");
+    row.try_get::<bool>("", "ssl").expect("ssl column")
+}
+
+#[tokio::test]
+async fn database_ssl_requires_tls_even_when_the_url_would_not() {
+    let Some(database) = crate::helpers::TestDatabase::create().await else {
+        require_services("PostgreSQL (TEST_DATABASE_URL)", false);
+        return;
+    };
+    let separator = if database.url.contains('?') { '&' } else { '?' };
+    let plain_url = format!("{}{separator}sslmode=disable", database.url);
+    let plain = TestApp::builder()
+        .embedded()
+        .env("DATABASE_URL", &plain_url)
+        .spawn()
+        .await;
+    assert!(
+        !connection_uses_tls(&plain).await,
+        "sslmode=disable alone connects in clear"
+    );
+    let forced = TestApp::builder()
+        .embedded()
+        .env("DATABASE_URL", &plain_url)
+        .env("DATABASE_SSL", "true")
+        .spawn()
+        .await;
+    assert!(
+        connection_uses_tls(&forced).await,
+        "DATABASE_SSL=true forces TLS"
+    );
 }

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 pub use logs::captured_logs;
 #[allow(unused_imports)]
-pub use postgres::{require_services, services};
+pub use postgres::{TestDatabase, require_services, services};
 
 pub const TEST_JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
 pub const PASSWORD: &str = "correct horse battery staple";
