@@ -5,7 +5,12 @@
 //! and drives each scenario with `BENCH_CONCURRENCY` (default 32) clients for `BENCH_SECS`
 //! (default 5) seconds. Prints requests per second and latency percentiles. On one machine
 //! the load generator shares the CPU with the server: the figures are a floor.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, reason = "a benchmark")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    reason = "a benchmark"
+)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +27,10 @@ struct Target {
 }
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 async fn start() -> Target {
@@ -31,7 +39,11 @@ async fn start() -> Target {
         .build()
         .unwrap();
     if let Ok(base) = std::env::var("BENCH_URL") {
-        return Target { base, client, _server: None };
+        return Target {
+            base,
+            client,
+            _server: None,
+        };
     }
     let dir = tempfile::tempdir().unwrap();
     let mut vars = vec![
@@ -39,7 +51,10 @@ async fn start() -> Target {
         ("HOST".to_owned(), "127.0.0.1".to_owned()),
         ("PORT".to_owned(), "0".to_owned()),
         ("DATA_DIR".to_owned(), dir.path().display().to_string()),
-        ("JWT_SECRET".to_owned(), "benchmark-secret-that-is-long-enough-0123456789".to_owned()),
+        (
+            "JWT_SECRET".to_owned(),
+            "benchmark-secret-that-is-long-enough-0123456789".to_owned(),
+        ),
         ("LOG_LEVEL".to_owned(), "error".to_owned()),
         ("MAX_ITEMS_PER_USER".to_owned(), "10000000".to_owned()),
     ];
@@ -49,10 +64,15 @@ async fn start() -> Target {
     }
     if let Ok(url) = std::env::var("BENCH_REDIS_URL") {
         vars.push(("REDIS_URL".to_owned(), url));
-        vars.push(("REDIS_PREFIX".to_owned(), format!("bench:{}:", uuid::Uuid::new_v4().simple())));
+        vars.push((
+            "REDIS_PREFIX".to_owned(),
+            format!("bench:{}:", uuid::Uuid::new_v4().simple()),
+        ));
     }
     let config = aios_app::Config::from_vars(vars).unwrap();
-    let state = aios_app::AppState::build(config, aios_app::Overrides::default()).await.unwrap();
+    let state = aios_app::AppState::build(config, aios_app::Overrides::default())
+        .await
+        .unwrap();
     let server = aios_app::Server::bind(state).await.unwrap();
     let addr = server.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -131,7 +151,10 @@ where
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let target = Arc::new(start().await);
         let concurrency = env_or("BENCH_CONCURRENCY", 32);

@@ -1,6 +1,10 @@
 //! The binary as an operator uses it: commands, exit codes, configuration errors, and a real
 //! SIGTERM during a request.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a failing test panics")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failing test panics"
+)]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -40,7 +44,9 @@ fn free_port() -> u16 {
 /// A plain HTTP/1.1 exchange; returns the status line and the whole response.
 fn http(port: u16, request: &str) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
     stream.write_all(request.as_bytes()).ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
@@ -95,8 +101,16 @@ fn help_describes_every_command() {
     for command in ["check", "reset", "seed"] {
         assert!(db.contains(command), "{command} in {db}");
     }
-    let admin = text(&aios(dir.path()).args(["admin", "create", "--help"]).output().unwrap());
-    assert!(admin.contains("stdin") || admin.contains("standard input"), "{admin}");
+    let admin = text(
+        &aios(dir.path())
+            .args(["admin", "create", "--help"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        admin.contains("stdin") || admin.contains("standard input"),
+        "{admin}"
+    );
 }
 
 #[test]
@@ -122,14 +136,21 @@ fn db_reset_is_refused_in_production_and_needs_confirmation_elsewhere() {
         .output()
         .unwrap();
     assert!(!production.status.success());
-    assert!(text(&production).contains("production"), "{}", text(&production));
+    assert!(
+        text(&production).contains("production"),
+        "{}",
+        text(&production)
+    );
     let unconfirmed = aios(dir.path())
         .args(["db", "reset"])
         .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(!unconfirmed.status.success(), "{}", text(&unconfirmed));
-    let confirmed = aios(dir.path()).args(["db", "reset", "--yes"]).output().unwrap();
+    let confirmed = aios(dir.path())
+        .args(["db", "reset", "--yes"])
+        .output()
+        .unwrap();
     assert!(confirmed.status.success(), "{}", text(&confirmed));
 }
 
@@ -172,7 +193,11 @@ fn db_seed_adds_the_demo_account_once() {
     assert!(text(&first).contains("demo@example.com"));
     let second = aios(dir.path()).args(["db", "seed"]).output().unwrap();
     assert!(second.status.success());
-    assert!(text(&second).contains("nothing to seed"), "{}", text(&second));
+    assert!(
+        text(&second).contains("nothing to seed"),
+        "{}",
+        text(&second)
+    );
 }
 
 #[test]
@@ -192,7 +217,9 @@ fn sigterm_lets_an_in_flight_request_finish_and_exits_zero() {
     let body = r#"{"email":"nobody@example.com","password":"not the password"}"#;
     let (first, rest) = body.split_at(10);
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     write!(
         stream,
         "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
@@ -208,7 +235,10 @@ fn sigterm_lets_an_in_flight_request_finish_and_exits_zero() {
         .unwrap();
     assert!(killed.success());
     std::thread::sleep(Duration::from_millis(500));
-    assert!(child.try_wait().unwrap().is_none(), "still finishing the request");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still finishing the request"
+    );
     let refused = TcpStream::connect(("127.0.0.1", port));
     assert!(refused.is_err(), "no new connections once stopping");
 
@@ -223,7 +253,10 @@ fn sigterm_lets_an_in_flight_request_finish_and_exits_zero() {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "the server did not exit");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server did not exit"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(0));
