@@ -1,0 +1,66 @@
+# syntax=docker/dockerfile:1
+#
+# aios-server image: `docker build -t aios-server .`
+#
+#   docker run -p 3000:3000 -e JWT_SECRET="$(openssl rand -base64 48)" -v aios-data:/data aios-server
+#
+# Serves on port 3000 with SQLite in the /data volume, unless DATABASE_URL names a PostgreSQL
+# database. APP_ENV is production, so JWT_SECRET (at least 32 bytes) is required. The same image
+# runs the other commands: `docker run ... aios-server worker`, `... migrate`, `... db check`.
+# Needs BuildKit (the default builder since Docker 23) for the cache mounts below.
+
+# --- build ---------------------------------------------------------------------------------------
+FROM rust:1.95-slim-bookworm AS builder
+WORKDIR /src
+
+# Only what the build needs. rust-toolchain.toml is left out on purpose: it pins 1.95.0 with
+# rustfmt and clippy, and rustup would download that toolchain again. The image's 1.95 satisfies
+# the workspace's rust-version. The C parts (bundled SQLite, ring) build with the image's gcc.
+COPY Cargo.toml Cargo.lock ./
+COPY crates ./crates
+
+# The registry and target directory are cache mounts, so a rebuild after a source change compiles
+# only the workspace crates. The binary is copied out in the same step because a cache mount is
+# not part of the image.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/usr/local/cargo/git \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked -p aios-server \
+    && install -m 0755 target/release/aios-server /usr/local/bin/aios-server
+
+# --- runtime -------------------------------------------------------------------------------------
+FROM debian:bookworm-slim AS runtime
+
+# ca-certificates for TLS to PostgreSQL; curl for the health check only.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN groupadd --system --gid 10001 aios \
+    && useradd --system --uid 10001 --gid aios --home-dir /data --no-create-home \
+       --shell /usr/sbin/nologin aios \
+    && mkdir -p /data \
+    && chown aios:aios /data
+
+COPY --from=builder /usr/local/bin/aios-server /usr/local/bin/aios-server
+
+ENV APP_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000 \
+    DATA_DIR=/data
+
+# The SQLite database when DATABASE_URL is unset. Unused with PostgreSQL.
+VOLUME ["/data"]
+USER aios:aios
+EXPOSE 3000
+
+# Liveness only: /health/live answers 200 while the process serves. Use /health/ready in your
+# orchestrator to hold traffic while the database is unreachable. The `worker` command serves no
+# HTTP, so disable this check for it (docker-compose.yml does).
+HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
+    CMD curl -fsS -o /dev/null "http://127.0.0.1:${PORT:-3000}/health/live" || exit 1
+
+# SIGTERM (docker stop) starts a graceful shutdown bounded by SHUTDOWN_TIMEOUT_SECS (30 s by
+# default), longer than docker's default 10 s: use `docker stop -t 40` or stop_grace_period.
+ENTRYPOINT ["aios-server"]
+CMD ["serve"]
