@@ -18,7 +18,7 @@ use crate::operations::{health, metrics};
 use crate::platform::openapi::{self, ApiDoc};
 use crate::platform::request_context::{self, RequestContextConfig};
 use crate::platform::security_headers::{self, SecurityHeadersConfig};
-use crate::platform::{app_version, cors};
+use crate::platform::{app_version, cors, rate_limit};
 use crate::users::routes as users;
 
 /// The routes with their OpenAPI description. Used by [`build`] and to print the document.
@@ -66,6 +66,7 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
     // Installs the metrics recorder before the first request is counted.
     crate::platform::metrics::handle();
     let config = state.config.clone();
+    let limiter = middleware::from_fn_with_state(state.clone(), rate_limit::rate_limit);
     let (api, document) = api(state);
     let api = api.merge(extra);
     let document_json = document
@@ -92,6 +93,7 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
             config.min_app_version.clone(),
             app_version::require_min_app_version,
         ))
+        .layer(limiter)
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,

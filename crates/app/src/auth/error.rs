@@ -7,6 +7,8 @@ pub enum AuthError {
     InvalidCredentials,
     #[error("account locked")]
     AccountLocked { retry_after_secs: u64 },
+    #[error("too many requests for this account")]
+    RateLimited { retry_after_secs: u64 },
     #[error("refresh token reused")]
     TokenReused,
     #[error("invalid or expired refresh token")]
@@ -36,6 +38,10 @@ impl From<AuthError> for ApiError {
                 "Too many failed logins; try again later or reset your password",
             )
             .with_retry_after(retry_after_secs),
+            AuthError::RateLimited { retry_after_secs } => {
+                ApiError::new(ErrorCode::RateLimited, "Too many requests for this account")
+                    .with_retry_after(retry_after_secs)
+            }
             AuthError::TokenReused => ApiError::new(
                 ErrorCode::TokenReused,
                 "This refresh token was already used; the session has been ended",

@@ -51,6 +51,7 @@ impl EventHandler for SendVerificationEmail {
         let link = format!("{}/verify-email?token={token}", app.config.mail.app_url);
         app.mailer
             .send(&Message {
+                from: app.config.mail.from.clone(),
                 to: user.email,
                 subject: "Confirm your email address".to_owned(),
                 text: format!(
@@ -78,6 +79,7 @@ impl EventHandler for SendPasswordResetEmail {
         let link = format!("{}/reset-password?token={token}", app.config.mail.app_url);
         app.mailer
             .send(&Message {
+                from: app.config.mail.from.clone(),
                 to: user.email,
                 subject: "Reset your password".to_owned(),
                 text: format!(

@@ -1,5 +1,6 @@
-//! Deletes what has outlived its use: idempotency keys after 24 h, ended sessions, spent email
-//! tokens and stale failed-login counters after a week, processed outbox events after a week.
+//! Deletes what has outlived its use: idempotency keys after 24 h, failed-login counters a day
+//! after their last failure (unless locked), ended sessions, spent email tokens and processed
+//! outbox events after a week.
 
 use std::time::Duration;
 

@@ -40,6 +40,7 @@ pub struct Config {
     pub admin: Option<AdminBootstrap>,
     pub min_app_version: Option<semver::Version>,
     pub items: ItemsConfig,
+    pub rate_limits: RateLimitConfig,
     pub mail: MailConfig,
     pub jobs_in_process: bool,
     pub shutdown_timeout: Duration,
@@ -87,6 +88,13 @@ pub struct ItemsConfig {
     pub sync_retention: Duration,
 }
 
+/// Requests per minute.
+pub struct RateLimitConfig {
+    pub anon_per_min: u64,
+    pub user_per_min: u64,
+    pub auth_per_min: u64,
+}
+
 pub struct MailConfig {
     pub from: String,
     /// Base of the links put in emails (`{APP_URL}/reset-password?token=...`).
@@ -119,9 +127,17 @@ impl std::error::Error for ConfigError {}
 impl Config {
     /// Reads the process environment (after loading `.env` if present).
     pub fn from_env() -> Result<Self, ConfigError> {
-        // A missing .env is normal; a malformed one is reported by the parse below only if it
-        // leaves a variable with a bad value, which is what the user needs to fix.
-        let _ = dotenvy::dotenv();
+        // A missing .env is normal; a malformed one would silently drop every line after the
+        // bad one, so it stops the start-up instead.
+        match dotenvy::dotenv() {
+            Err(err) if !err.not_found() => {
+                return Err(ConfigError(vec![ConfigIssue {
+                    var: ".env",
+                    message: format!("cannot be read: {err}"),
+                }]));
+            }
+            _ => {}
+        }
         Self::from_vars(std::env::vars())
     }
 
@@ -296,6 +312,11 @@ impl Vars {
                 86_400 * self.ranged("SYNC_RETENTION_DAYS", 30, 1, 3650),
             ),
         };
+        let rate_limits = RateLimitConfig {
+            anon_per_min: self.ranged("RATE_LIMIT_ANON_PER_MIN", 120, 1, 10_000_000),
+            user_per_min: self.ranged("RATE_LIMIT_USER_PER_MIN", 600, 1, 10_000_000),
+            auth_per_min: self.ranged("RATE_LIMIT_AUTH_PER_MIN", 20, 1, 10_000_000),
+        };
         let mail = MailConfig {
             from: self.string("MAIL_FROM", "aios-server <no-reply@localhost>"),
             app_url: self
@@ -321,6 +342,7 @@ impl Vars {
             admin,
             min_app_version,
             items,
+            rate_limits,
             mail,
             jobs_in_process,
             shutdown_timeout,

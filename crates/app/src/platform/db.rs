@@ -115,7 +115,14 @@ async fn try_connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .context("DATABASE_URL is not a valid PostgreSQL URL")?
                 .application_name("aios-server")
                 .log_statements(tracing::log::LevelFilter::Trace);
-            if config.database.ssl {
+            // DATABASE_SSL=true requires TLS; a stricter mode in the URL (verify-ca,
+            // verify-full) is kept.
+            if config.database.ssl
+                && matches!(
+                    options.get_ssl_mode(),
+                    PgSslMode::Disable | PgSslMode::Allow | PgSslMode::Prefer
+                )
+            {
                 options = options.ssl_mode(PgSslMode::Require);
             }
             let pool = PgPoolOptions::new()

@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
+    /// `MAIL_FROM`.
+    pub from: String,
     pub to: String,
     pub subject: String,
     pub text: String,
@@ -33,7 +35,7 @@ pub struct LogMailer {
 impl Mailer for LogMailer {
     async fn send(&self, email: &Email) -> Result<(), MailError> {
         if self.log_body {
-            tracing::info!(target: "mail", subject = %email.subject,
+            tracing::info!(target: "mail", from = %email.from, subject = %email.subject,
                 "email (development transport, not delivered)\n{}", email.text);
         } else {
             tracing::warn!(target: "mail", subject = %email.subject,

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod outbox;
 pub mod pagination;
+pub mod rate_limit;
 pub mod request_context;
 pub mod security_headers;
 pub mod serde_ext;

@@ -22,5 +22,6 @@ mod logging;
 mod openapi;
 mod operations;
 mod outage;
+mod rate_limits;
 mod shutdown;
 mod users;

@@ -1,7 +1,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
-use super::{ClientInfo, open_session, throttle_key, token_response};
+use super::{ClientInfo, limit_account, open_session, throttle_key, token_response};
 use crate::app::AppState;
 use crate::audit;
 use crate::auth::dto::{LoginRequest, TokenResponse};
@@ -42,6 +42,7 @@ pub async fn login(
     client: ClientInfo,
 ) -> Result<TokenResponse, AuthError> {
     let email = Email::normalize(&request.email);
+    limit_account(app, &email).await?;
     let key = throttle_key(&email);
     let now = clock::now();
     if let Some(until) = throttle::find(&*app.db, &key)

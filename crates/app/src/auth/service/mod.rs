@@ -91,6 +91,19 @@ pub(crate) fn throttle_key(email: &Email) -> String {
     hex::encode(Sha256::digest(format!("login:{email}").as_bytes()))
 }
 
+/// The per-account budget of the auth endpoints (`RATE_LIMIT_AUTH_PER_MIN`), on top of the
+/// per-IP one the middleware enforces: spreading attempts over many addresses does not help.
+pub(crate) async fn limit_account(app: &AppState, email: &Email) -> Result<(), AuthError> {
+    let key = throttle_key(email);
+    let limit = app.config.rate_limits.auth_per_min;
+    match crate::platform::rate_limit::hit(app, "auth-account", &key, limit).await {
+        Some(budget) if budget.exceeded => Err(AuthError::RateLimited {
+            retry_after_secs: budget.reset_secs,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Refuses passwords that break the policy, naming the field.
 pub(crate) fn check_policy(
     field: &'static str,

@@ -63,6 +63,25 @@ impl Cache for MemoryCache {
         }
     }
 
+    async fn increment(&self, key: &str, ttl: Duration) -> Option<u64> {
+        let entry = self
+            .entries
+            .entry(key.to_owned())
+            .and_upsert_with(|existing| {
+                let count = existing
+                    .and_then(|e| <[u8; 8]>::try_from(e.into_value().value.as_slice()).ok())
+                    .map_or(1, |bytes| u64::from_le_bytes(bytes).saturating_add(1));
+                std::future::ready(Entry {
+                    value: count.to_le_bytes().to_vec(),
+                    ttl,
+                })
+            })
+            .await;
+        <[u8; 8]>::try_from(entry.into_value().value.as_slice())
+            .ok()
+            .map(u64::from_le_bytes)
+    }
+
     async fn status(&self) -> CacheStatus {
         CacheStatus::Disabled
     }
@@ -84,5 +103,23 @@ mod tests {
         assert_eq!(cache.get("b").await, None);
         tokio::time::sleep(Duration::from_millis(120)).await;
         assert_eq!(cache.get("a").await, None);
+    }
+
+    #[tokio::test]
+    async fn counters_count_concurrent_increments() {
+        let cache = std::sync::Arc::new(MemoryCache::new(100));
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let cache = cache.clone();
+                tokio::spawn(async move { cache.increment("n", Duration::from_secs(60)).await })
+            })
+            .collect();
+        for task in tasks {
+            assert!(task.await.ok().flatten().is_some());
+        }
+        assert_eq!(
+            cache.increment("n", Duration::from_secs(60)).await,
+            Some(51)
+        );
     }
 }

@@ -31,6 +31,9 @@ pub trait Cache: Send + Sync {
     async fn get(&self, key: &str) -> Option<Vec<u8>>;
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration);
     async fn delete(&self, keys: &[String]);
+    /// Adds one to a counter that expires `ttl` after its first increment; `None` when the
+    /// cache cannot answer (callers then fail open).
+    async fn increment(&self, key: &str, ttl: Duration) -> Option<u64>;
     async fn status(&self) -> CacheStatus;
 }
 

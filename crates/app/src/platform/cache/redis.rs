@@ -79,6 +79,29 @@ impl Cache for RedisCache {
         }
     }
 
+    async fn increment(&self, key: &str, ttl: Duration) -> Option<u64> {
+        let mut conn = self.conn.clone();
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let key = self.key(key);
+        // One round trip, atomically: the expiry is set by the first increment only.
+        let result: redis::RedisResult<(u64, i64)> = redis::pipe()
+            .atomic()
+            .incr(&key, 1u64)
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(millis)
+            .arg("NX")
+            .query_async(&mut conn)
+            .await;
+        match result {
+            Ok((count, _)) => Some(count),
+            Err(err) => {
+                tracing::warn!(error = %err, "cache counter failed; not rate limiting");
+                None
+            }
+        }
+    }
+
     async fn status(&self) -> CacheStatus {
         let mut conn = self.conn.clone();
         let cmd = redis::cmd("PING");

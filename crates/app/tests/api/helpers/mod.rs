@@ -71,6 +71,10 @@ impl TestAppBuilder {
             ("JWT_SECRET".into(), TEST_JWT_SECRET.into()),
             ("DATABASE_POOL_SIZE".into(), "5".into()),
             ("PASSWORD_HASH_CONCURRENCY".into(), "4".into()),
+            // Tests send bursts from one address; the rate-limit tests lower these.
+            ("RATE_LIMIT_ANON_PER_MIN".into(), "100000".into()),
+            ("RATE_LIMIT_USER_PER_MIN".into(), "100000".into()),
+            ("RATE_LIMIT_AUTH_PER_MIN".into(), "100000".into()),
         ];
         let database = if self.embedded {
             None
