@@ -45,11 +45,11 @@ impl From<entity::item::Model> for ItemDto {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ItemInput {
     #[serde(deserialize_with = "crate::platform::serde_ext::trimmed")]
-    #[garde(length(chars, min = 1, max = 100))]
+    #[garde(length(chars, min = 1, max = 100), custom(no_nul))]
     #[schema(min_length = 1, max_length = 100, example = "Groceries")]
     pub name: String,
     #[serde(default)]
-    #[garde(inner(length(chars, max = 2000)))]
+    #[garde(inner(length(chars, max = 2000), custom(no_nul)))]
     #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// A JSON object (not an array or a scalar), at most 64 KiB serialised and 32 levels deep.
@@ -57,6 +57,15 @@ pub struct ItemInput {
     #[garde(skip)]
     #[schema(value_type = Option<Object>)]
     pub data: Option<Map<String, Value>>,
+}
+
+/// Text PostgreSQL can store (no NUL), so that both databases accept the same input.
+fn no_nul(value: &str, _: &()) -> garde::Result {
+    if super::limits::has_nul(value) {
+        Err(garde::Error::new(super::limits::NUL_MESSAGE))
+    } else {
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
