@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use entity::{item, item_owner};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Order,
-    QueryFilter, QueryOrder, QuerySelect, Select,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Order, QueryFilter,
+    QueryOrder, QuerySelect, Select,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -252,12 +252,10 @@ pub async fn count_live(
 
 /// The query behind [`count_live`], unexecuted (the query-plan tests explain it).
 pub fn count_live_query(owner: Uuid, q: Option<&str>) -> Select<item::Entity> {
-    live_of(owner, q)
-        .select_only()
-        .column_as(
-            SimpleExpr::from(Func::count(Expr::col((item::Entity, item::Column::Id)))),
-            "total",
-        )
+    live_of(owner, q).select_only().column_as(
+        SimpleExpr::from(Func::count(Expr::col((item::Entity, item::Column::Id)))),
+        "total",
+    )
 }
 
 /// One page of live items in `sort` order, after `after` (keyset) or from `offset`.

@@ -195,7 +195,12 @@ fn queries(owner: Uuid, backend: DatabaseBackend) -> Vec<Query> {
     let count = repo::count_live_query(owner, None).build(backend);
     out.push(query("total".into(), count, "idx_items_owner_", false));
     let count_q = repo::count_live_query(owner, Some("item 1")).build(backend);
-    out.push(query("total with q".into(), count_q, "idx_items_owner_", false));
+    out.push(query(
+        "total with q".into(),
+        count_q,
+        "idx_items_owner_",
+        false,
+    ));
     let get = repo::find_live_query(owner, Uuid::now_v7()).build(backend);
     let primary = match backend {
         DatabaseBackend::Sqlite => "sqlite_autoindex_items_1",
