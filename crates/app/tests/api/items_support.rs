@@ -1,7 +1,10 @@
 //! Helpers shared by the `items_*` tests.
 
+use std::time::Duration;
+
+use aios_app::platform::db;
 use entity::{item, item_owner, outbox_event};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -150,4 +153,28 @@ pub async fn owner_state(app: &TestApp, user: &TestUser) -> Option<item_owner::M
         .one(&*app.state.db)
         .await
         .unwrap()
+}
+
+/// Waits until some connection waits on a lock (PostgreSQL), so that the interleaving under
+/// test really happens. SQLite writers wait inside `BEGIN IMMEDIATE`, which cannot be observed.
+pub async fn until_someone_waits_on_a_lock(app: &TestApp) {
+    if !app.is_postgres() {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        return;
+    }
+    let conn = &*app.state.db;
+    let sql = "SELECT COUNT(*) AS n FROM pg_stat_activity \
+               WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    for _ in 0..200 {
+        let row = conn
+            .query_one_raw(db::statement(conn, sql, []))
+            .await
+            .unwrap()
+            .unwrap();
+        if row.try_get::<i64>("", "n").unwrap() > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no connection ever waited on a lock");
 }
