@@ -165,8 +165,10 @@ pub struct BatchOperation {
     /// Required for update and delete; not allowed for create.
     #[garde(skip)]
     pub id: Option<Uuid>,
-    /// The ETag the item must still have (as from the `ETag` header, e.g. `"3"`).
-    #[garde(inner(length(max = 64)))]
+    /// The ETag the item must still have (as from the `ETag` header, e.g. `"3"`); at most 64
+    /// characters, checked with the operation (garde would name it `if_match`).
+    #[garde(skip)]
+    #[schema(max_length = 64)]
     pub if_match: Option<String>,
     /// Required for create and update.
     #[garde(dive)]
