@@ -44,10 +44,13 @@ impl From<entity::item::Model> for ItemDto {
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ItemInput {
+    /// 1..100 characters once trimmed. Text fields must not contain NUL (`\u0000`), which
+    /// the databases cannot store.
     #[serde(deserialize_with = "crate::platform::serde_ext::trimmed")]
     #[garde(length(chars, min = 1, max = 100), custom(no_nul))]
     #[schema(min_length = 1, max_length = 100, example = "Groceries")]
     pub name: String,
+    /// Up to 2000 characters; null or absent for none.
     #[serde(default)]
     #[garde(inner(length(chars, max = 2000), custom(no_nul)))]
     #[schema(max_length = 2000)]
@@ -111,7 +114,8 @@ pub struct ListItemsQuery {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
-    /// The `cursor` of the previous answer; absent for a first, full sync.
+    /// The `cursor` of the previous answer; absent (or empty) for a first, full sync. A cursor
+    /// is only valid for the user it was handed to (`400` otherwise).
     #[garde(inner(length(max = 2048)))]
     pub since: Option<String>,
     /// 1..1000 changes per page, default 100.

@@ -289,6 +289,8 @@ async fn another_users_item_is_404_on_every_route_and_stays_untouched() {
     )
     .await;
     let id = id(&item);
+    // The owner's read puts it in the cache, which must not answer anyone else.
+    get(&app, &owner, &id).await.assert_status(200);
     let missing = Uuid::now_v7().to_string();
     for intruder in [&other, &admin] {
         for target in [&id, &missing] {

@@ -77,6 +77,14 @@ async fn a_retry_with_the_same_key_replays_the_stored_response() {
         assert_eq!(retry.header("etag"), first.header("etag"));
         assert_eq!(retry.header("content-type"), Some("application/json"));
     }
+    // Once read from the database, the answer is cached in front of it.
+    idempotency_key::Entity::delete_by_id((user.id.to_string(), "key-1".to_owned()))
+        .exec(&*app.state.db)
+        .await
+        .unwrap();
+    let cached = post_with_key(&app, &user, "key-1", &body).await;
+    assert!(replayed(&cached));
+    assert_eq!(cached.json, first.json);
     assert_eq!(all_ids(&app, &user).await, [id(&first.json)]);
     assert_eq!(all_created_events(&app).await, 1);
     // A new key is a new request.
