@@ -335,6 +335,6 @@ async fn malformed_operations_are_400_naming_the_operation() {
         .send()
         .await;
     atomic_garbage.assert_error(400, "VALIDATION_FAILED");
-    assert_eq!(all_ids(&app, &user).await, [item.clone()]);
+    assert_eq!(all_ids(&app, &user).await, [item.as_str()]);
     assert_eq!(get(&app, &user, &item).await.json["version"], 1);
 }

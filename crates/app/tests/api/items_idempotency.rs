@@ -215,7 +215,7 @@ async fn concurrent_requests_with_one_key_create_one_item() {
             other.assert_error(409, "IDEMPOTENCY_IN_PROGRESS");
         }
     }
-    assert_eq!(all_ids(&app, &user).await, [item.clone()]);
+    assert_eq!(all_ids(&app, &user).await, [item.as_str()]);
     assert_eq!(created_events(&app, &[item]).await, [1]);
 }
 

@@ -85,7 +85,7 @@ async fn wrong_types_and_unknown_fields_are_400_naming_the_field() {
     not_json.assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
     assert_eq!(
         all_ids(&app, &user).await,
-        [id.clone()],
+        [id.as_str()],
         "nothing was created"
     );
     assert_eq!(
