@@ -35,6 +35,13 @@ async fn apply(
     index: usize,
     operation: BatchOperation,
 ) -> Result<Applied, ItemError> {
+    if operation
+        .if_match
+        .as_ref()
+        .is_some_and(|tag| tag.len() > 64)
+    {
+        return Err(invalid(index, "ifMatch", "must be at most 64 characters"));
+    }
     let if_match = operation.if_match.as_deref().map(Condition::parse);
     match operation.op {
         BatchOp::Create => {

@@ -44,12 +44,15 @@ impl From<entity::item::Model> for ItemDto {
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ItemInput {
+    /// 1..100 characters once trimmed. Text fields must not contain NUL (`\u0000`), which
+    /// the databases cannot store.
     #[serde(deserialize_with = "crate::platform::serde_ext::trimmed")]
-    #[garde(length(chars, min = 1, max = 100))]
+    #[garde(length(chars, min = 1, max = 100), custom(no_nul))]
     #[schema(min_length = 1, max_length = 100, example = "Groceries")]
     pub name: String,
+    /// Up to 2000 characters; null or absent for none.
     #[serde(default)]
-    #[garde(inner(length(chars, max = 2000)))]
+    #[garde(inner(length(chars, max = 2000), custom(no_nul)))]
     #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// A JSON object (not an array or a scalar), at most 64 KiB serialised and 32 levels deep.
@@ -57,6 +60,15 @@ pub struct ItemInput {
     #[garde(skip)]
     #[schema(value_type = Option<Object>)]
     pub data: Option<Map<String, Value>>,
+}
+
+/// Text PostgreSQL can store (no NUL), so that both databases accept the same input.
+fn no_nul(value: &str, _: &()) -> garde::Result {
+    if super::limits::has_nul(value) {
+        Err(garde::Error::new(super::limits::NUL_MESSAGE))
+    } else {
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
@@ -102,7 +114,8 @@ pub struct ListItemsQuery {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
-    /// The `cursor` of the previous answer; absent for a first, full sync.
+    /// The `cursor` of the previous answer; absent (or empty) for a first, full sync. A cursor
+    /// is only valid for the user it was handed to (`400` otherwise).
     #[garde(inner(length(max = 2048)))]
     pub since: Option<String>,
     /// 1..1000 changes per page, default 100.
@@ -156,8 +169,10 @@ pub struct BatchOperation {
     /// Required for update and delete; not allowed for create.
     #[garde(skip)]
     pub id: Option<Uuid>,
-    /// The ETag the item must still have (as from the `ETag` header, e.g. `"3"`).
-    #[garde(inner(length(max = 64)))]
+    /// The ETag the item must still have (as from the `ETag` header, e.g. `"3"`); at most 64
+    /// characters, checked with the operation (garde would name it `if_match`).
+    #[garde(skip)]
+    #[schema(max_length = 64)]
     pub if_match: Option<String>,
     /// Required for create and update.
     #[garde(dive)]

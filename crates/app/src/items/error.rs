@@ -12,6 +12,8 @@ pub enum ItemError {
     DataTooLarge { path: String },
     #[error("data nested too deeply")]
     DataTooDeep { path: String },
+    #[error("invalid data: {message}")]
+    InvalidData { path: String, message: &'static str },
     #[error("invalid operation: {message}")]
     InvalidOperation { path: String, message: &'static str },
     #[error("sync cursor expired")]
@@ -41,7 +43,8 @@ impl From<ItemError> for ApiError {
             ItemError::DataTooDeep { path } => {
                 ApiError::field(path, "must not be nested more than 32 levels deep")
             }
-            ItemError::InvalidOperation { path, message } => ApiError::field(path, message),
+            ItemError::InvalidOperation { path, message }
+            | ItemError::InvalidData { path, message } => ApiError::field(path, message),
             ItemError::SyncExpired => ApiError::new(
                 ErrorCode::SyncExpired,
                 "This sync cursor is too old: do a full sync (without `since`)",

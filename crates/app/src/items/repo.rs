@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use entity::{item, item_owner};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Order, QueryFilter,
+    QueryOrder, QuerySelect, Select,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -125,11 +125,14 @@ pub async fn find_live(
     owner: Uuid,
     id: Uuid,
 ) -> Result<Option<Item>, DbErr> {
+    find_live_query(owner, id).one(conn).await
+}
+
+/// The query behind [`find_live`], unexecuted (the query-plan tests explain it).
+pub fn find_live_query(owner: Uuid, id: Uuid) -> Select<item::Entity> {
     item::Entity::find_by_id(id)
         .filter(item::Column::OwnerId.eq(owner))
         .filter(item::Column::DeletedAt.is_null())
-        .one(conn)
-        .await
 }
 
 pub struct Replacement {
@@ -181,12 +184,29 @@ pub async fn soft_delete(
     Ok(result.rows_affected == 1)
 }
 
-/// The position of an item in a sort order: the sort column's value and the id.
+/// The position of an item in a sort order: the sort column's value and the id. Tagged, so a
+/// name that looks like a timestamp stays a name when a cursor is read back.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
+#[serde(rename_all = "lowercase")]
 pub enum SortKey {
     Time(DateTime<Utc>),
     Text(String),
+}
+
+impl SortKey {
+    /// Whether this key is a position in `sort` (a time for the time orders, a name for names).
+    pub fn fits(&self, sort: ItemSort) -> bool {
+        matches!(
+            (self, sort),
+            (
+                SortKey::Time(_),
+                ItemSort::CreatedAt
+                    | ItemSort::CreatedAtDesc
+                    | ItemSort::UpdatedAt
+                    | ItemSort::UpdatedAtDesc
+            ) | (SortKey::Text(_), ItemSort::Name | ItemSort::NameDesc)
+        )
+    }
 }
 
 pub fn sort_key(item: &Item, sort: ItemSort) -> SortKey {
@@ -226,7 +246,16 @@ pub async fn count_live(
     owner: Uuid,
     q: Option<&str>,
 ) -> Result<u64, DbErr> {
-    live_of(owner, q).count(conn).await
+    let count: Option<i64> = count_live_query(owner, q).into_tuple().one(conn).await?;
+    Ok(count.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+}
+
+/// The query behind [`count_live`], unexecuted (the query-plan tests explain it).
+pub fn count_live_query(owner: Uuid, q: Option<&str>) -> Select<item::Entity> {
+    live_of(owner, q).select_only().column_as(
+        SimpleExpr::from(Func::count(Expr::col((item::Entity, item::Column::Id)))),
+        "total",
+    )
 }
 
 /// One page of live items in `sort` order, after `after` (keyset) or from `offset`.
@@ -239,6 +268,20 @@ pub async fn list_live(
     offset: u64,
     limit: u64,
 ) -> Result<Vec<Item>, DbErr> {
+    list_live_query(owner, q, sort, after, offset, limit)
+        .all(conn)
+        .await
+}
+
+/// The query behind [`list_live`], unexecuted (the query-plan tests explain it).
+pub fn list_live_query(
+    owner: Uuid,
+    q: Option<&str>,
+    sort: ItemSort,
+    after: Option<(SortKey, Uuid)>,
+    offset: u64,
+    limit: u64,
+) -> Select<item::Entity> {
     let (column, order) = sort_column(sort);
     let mut select = live_of(owner, q);
     if let Some((key, id)) = after {
@@ -259,8 +302,6 @@ pub async fn list_live(
         .order_by(item::Column::Id, order)
         .offset(offset)
         .limit(limit)
-        .all(conn)
-        .await
 }
 
 /// Every change (live items and tombstones) after `since`, in sequence order.

@@ -223,7 +223,7 @@ pub async fn list(
         app.cursors
             .decode::<ListCursor>(raw)
             // A cursor is only valid for the listing that produced it.
-            .filter(|c| c.sort == sort_name(sort) && c.q.as_deref() == q)
+            .filter(|c| c.sort == sort_name(sort) && c.q.as_deref() == q && c.key.fits(sort))
     })?;
     let (after, offset) = match page.start {
         PageStart::Offset(offset) => (None, offset),

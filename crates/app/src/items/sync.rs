@@ -12,9 +12,11 @@ use crate::platform::clock;
 
 const DEFAULT_LIMIT: i64 = 100;
 
-/// A sync position: the owner's change sequence number, and when the cursor was handed out.
+/// A sync position: whose feed it is, the owner's change sequence number, and when the cursor
+/// was handed out. Sequence numbers are per owner, so a cursor is only valid for its owner.
 #[derive(Debug, Serialize, Deserialize)]
 struct SyncCursor {
+    owner: Uuid,
     seq: i64,
     issued: i64,
 }
@@ -28,13 +30,23 @@ pub async fn changes(
     let now = clock::now();
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, 1000) as u64;
     let state = repo::owner_state(&*app.db, owner).await?;
-    let since = match query.since.as_deref() {
+    // `?since=` with nothing after it is a first sync, like no `since` at all.
+    let since = match query
+        .since
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => None,
         Some(raw) => {
             let cursor = app
                 .cursors
                 .decode::<SyncCursor>(raw)
-                .filter(|c| c.seq >= 0 && c.seq <= state.as_ref().map_or(0, |s| s.last_seq))
+                .filter(|c| {
+                    c.owner == owner
+                        && c.seq >= 0
+                        && c.seq <= state.as_ref().map_or(0, |s| s.last_seq)
+                })
                 .ok_or(ItemError::InvalidCursor { path: "since" })?;
             let retention =
                 TimeDelta::from_std(app.config.items.sync_retention).unwrap_or(TimeDelta::MAX);
@@ -57,6 +69,16 @@ pub async fn changes(
         limit + 1,
     )
     .await?;
+    if let Some(since) = since {
+        // The purge may have committed between the first look and the query: check again
+        // after it, or a tombstone purged meanwhile would be skipped without a word.
+        let purged = repo::owner_state(&*app.db, owner)
+            .await?
+            .map_or(0, |s| s.purged_seq);
+        if since < purged {
+            return Err(ItemError::SyncExpired);
+        }
+    }
     let has_more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let mut position = rows.last().map_or(since.unwrap_or(0), |r| r.change_seq);
@@ -85,6 +107,7 @@ pub async fn changes(
     Ok(ChangesPage {
         changes,
         cursor: app.cursors.encode(&SyncCursor {
+            owner,
             seq: position,
             issued: now.timestamp(),
         }),

@@ -136,13 +136,11 @@ pub async fn begin(
                     .and_then(|h| serde_json::from_value(h).ok())
                     .unwrap_or_default(),
             };
-            cache::set_json(
-                app.cache.as_ref(),
-                &cache_key(scope, key),
-                &stored,
-                CACHE_TTL,
-            )
-            .await;
+            // Never cached beyond the key's own life.
+            let ttl = (row.expires_at - now)
+                .to_std()
+                .map_or(Duration::ZERO, |left| left.min(CACHE_TTL));
+            cache::set_json(app.cache.as_ref(), &cache_key(scope, key), &stored, ttl).await;
             return replay(stored, &request_hash, sealed_with.as_ref());
         }
         Some(row) if row.expires_at > now && row.locked_until > now => {
@@ -282,12 +280,15 @@ pub async fn complete(
     Ok(())
 }
 
-/// Gives a claimed key back when the request failed, so that a retry can run.
+/// Gives a claimed key back when the request failed, so that a retry can run. Only our own
+/// claim: if the lease ran out and another request took the key over, its claim stays.
 pub async fn release(app: &AppState, claim: &Claim) {
     let result = idempotency_key::Entity::delete_many()
         .filter(idempotency_key::Column::Scope.eq(&claim.scope))
         .filter(idempotency_key::Column::Key.eq(&claim.key))
         .filter(idempotency_key::Column::State.eq("in_progress"))
+        .filter(idempotency_key::Column::RequestHash.eq(&claim.request_hash))
+        .filter(idempotency_key::Column::LockedUntil.eq(claim.locked_until))
         .exec(&*app.db)
         .await;
     if let Err(err) = result {
