@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::users::dto::UserDto;
+use crate::users::dto::{UserDto, printable};
 
 /// The device a session is opened from, shown in the session list.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate, ToSchema)]
@@ -16,21 +16,21 @@ pub struct DeviceInfo {
         default,
         deserialize_with = "crate::platform::serde_ext::trimmed_option"
     )]
-    #[garde(inner(length(chars, max = 100)))]
+    #[garde(inner(length(chars, max = 100), custom(printable)))]
     #[schema(max_length = 100, example = "Ada's iPhone")]
     pub name: Option<String>,
     #[serde(
         default,
         deserialize_with = "crate::platform::serde_ext::trimmed_option"
     )]
-    #[garde(inner(length(chars, max = 32)))]
+    #[garde(inner(length(chars, max = 32), custom(printable)))]
     #[schema(max_length = 32, example = "ios")]
     pub platform: Option<String>,
     #[serde(
         default,
         deserialize_with = "crate::platform::serde_ext::trimmed_option"
     )]
-    #[garde(inner(length(chars, max = 32)))]
+    #[garde(inner(length(chars, max = 32), custom(printable)))]
     #[schema(max_length = 32, example = "1.4.2")]
     pub app_version: Option<String>,
 }
@@ -50,7 +50,7 @@ pub struct RegisterRequest {
         default,
         deserialize_with = "crate::platform::serde_ext::trimmed_option"
     )]
-    #[garde(inner(length(chars, min = 1, max = 100)))]
+    #[garde(inner(length(chars, min = 1, max = 100), custom(printable)))]
     #[schema(min_length = 1, max_length = 100, example = "Ada")]
     pub name: Option<String>,
     #[garde(dive)]

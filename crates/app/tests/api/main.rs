@@ -9,7 +9,10 @@ mod helpers;
 
 mod auth_attacks;
 mod auth_flows;
+mod auth_injection;
+mod auth_password;
 mod auth_sessions;
+mod auth_support;
 mod errors;
 mod health;
 mod items_batch;
@@ -24,3 +27,4 @@ mod operations;
 mod outage;
 mod shutdown;
 mod users;
+mod users_admin;
