@@ -6,7 +6,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth_support::{claims_of, me, sign, sign_valid, unique_email, unsigned};
-use crate::helpers::{PASSWORD, TEST_JWT_SECRET, TestApp};
+use crate::helpers::{PASSWORD, TEST_JWT_SECRET, TestApp, token_in};
 
 #[tokio::test]
 async fn a_token_with_alg_none_is_refused() {
@@ -232,136 +232,50 @@ async fn a_100_kb_email_is_a_400_not_a_500() {
 }
 
 #[tokio::test]
-async fn lockout_after_repeated_failures_and_recovery() {
-    let app = TestApp::builder()
-        .env("LOCKOUT_BASE_SECS", "1")
-        .spawn()
-        .await;
-    let user = app.register().await;
-    for attempt in 1..=5 {
-        let response = app.login(&user.email, "a wrong password").await;
-        response.assert_error(401, "INVALID_CREDENTIALS");
-        assert!(
-            response.header("retry-after").is_none(),
-            "attempt {attempt}"
-        );
-    }
-    // Locked: even the right password is refused, with Retry-After.
-    let locked = app.login(&user.email, PASSWORD).await;
-    locked.assert_error(429, "ACCOUNT_LOCKED");
-    assert_eq!(locked.header("retry-after"), Some("1"));
-    // The lock is per account: others log in, and the email's case does not matter.
-    let other = app.register().await;
-    app.login(&other.email, PASSWORD).await.assert_status(200);
-    app.login(&user.email.to_uppercase(), PASSWORD)
-        .await
-        .assert_error(429, "ACCOUNT_LOCKED");
-    // Existing sessions are not affected.
-    me(&app, &user.access).await.assert_status(200);
-
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    // After the lock, one more failure locks again, for twice as long.
-    app.login(&user.email, "a wrong password")
-        .await
-        .assert_error(401, "INVALID_CREDENTIALS");
-    let relocked = app.login(&user.email, PASSWORD).await;
-    relocked.assert_error(429, "ACCOUNT_LOCKED");
-    let secs: u64 = relocked.header("retry-after").unwrap().parse().unwrap();
-    assert!((1..=2).contains(&secs), "{secs}");
-
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    app.login(&user.email, PASSWORD).await.assert_status(200);
-    // A success resets the count: four failures in a row do not lock.
-    for _ in 0..4 {
-        app.login(&user.email, "a wrong password")
-            .await
-            .assert_error(401, "INVALID_CREDENTIALS");
-    }
-    app.login(&user.email, PASSWORD).await.assert_status(200);
-}
-
-/// Lets every current lock run out, as if its time had passed.
-async fn expire_locks(app: &TestApp) {
-    use sea_orm::sea_query::Expr;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let past = chrono::Utc::now() - chrono::TimeDelta::seconds(1);
-    entity::login_throttle::Entity::update_many()
-        .col_expr(
-            entity::login_throttle::Column::LockedUntil,
-            Expr::value(past),
-        )
-        .filter(entity::login_throttle::Column::LockedUntil.is_not_null())
-        .exec(&*app.state.db)
-        .await
-        .unwrap();
-}
-
-async fn retry_after_secs(app: &TestApp, email: &str) -> u64 {
-    let locked = app.login(email, PASSWORD).await;
-    locked.assert_error(429, "ACCOUNT_LOCKED");
-    locked.header("retry-after").unwrap().parse().unwrap()
-}
-
-#[tokio::test]
-async fn lockout_grows_exponentially_up_to_the_cap_for_unknown_emails_too() {
-    let app = TestApp::builder()
-        .env("LOCKOUT_THRESHOLD", "2")
-        .env("LOCKOUT_BASE_SECS", "40")
-        .env("LOCKOUT_MAX_SECS", "100")
-        .spawn()
-        .await;
-    // An address without an account locks the same way: the lock reveals nothing.
-    let ghost = unique_email("ghost");
-    for _ in 0..2 {
-        app.login(&ghost, PASSWORD)
-            .await
-            .assert_error(401, "INVALID_CREDENTIALS");
-    }
-    let first = retry_after_secs(&app, &ghost).await;
-    assert!((39..=40).contains(&first), "{first}");
-    for expected in [80, 100, 100] {
-        expire_locks(&app).await;
-        app.login(&ghost, PASSWORD)
-            .await
-            .assert_error(401, "INVALID_CREDENTIALS");
-        let secs = retry_after_secs(&app, &ghost).await;
-        assert!(
-            (expected - 1..=expected).contains(&secs),
-            "{secs} != {expected}"
-        );
-    }
-    let audit = crate::helpers::captured_logs();
-    assert!(
-        audit
-            .lines()
-            .any(|l| l.contains("\"target\":\"audit\"") && l.contains("login.lockout"))
-    );
-}
-
-#[tokio::test]
-async fn a_password_reset_lifts_the_lockout() {
+async fn a_reset_token_raced_by_two_requests_works_once() {
     let app = TestApp::spawn().await;
     let user = app.register().await;
-    for _ in 0..5 {
-        app.login(&user.email, "a wrong password")
-            .await
-            .assert_status(401);
-    }
-    app.login(&user.email, PASSWORD)
-        .await
-        .assert_error(429, "ACCOUNT_LOCKED");
     app.post("/api/auth/reset-password")
         .json(&json!({ "email": user.email }))
         .send()
         .await
         .assert_status(202);
-    let token = crate::helpers::token_in(&app.wait_for_email(&user.email, "Reset").await);
-    app.post("/api/auth/reset-password/confirm")
-        .json(&json!({ "token": token, "password": "a brand new passphrase" }))
-        .send()
-        .await
-        .assert_status(204);
-    app.login(&user.email, "a brand new passphrase")
-        .await
-        .assert_status(200);
+    let token = token_in(&app.wait_for_email(&user.email, "Reset").await);
+    let confirm = |password: &'static str| {
+        app.post("/api/auth/reset-password/confirm")
+            .json(&json!({ "token": token, "password": password }))
+            .send()
+    };
+    let (a, b) = tokio::join!(
+        confirm("first racing passphrase"),
+        confirm("second racing passphrase")
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [204, 400], "{} / {}", a.text, b.text);
+    let winner = if a.status == 204 {
+        "first racing passphrase"
+    } else {
+        "second racing passphrase"
+    };
+    let loser = if a.status == 204 { &b } else { &a };
+    loser.assert_error(400, "INVALID_TOKEN");
+    app.login(&user.email, winner).await.assert_status(200);
+}
+
+#[tokio::test]
+async fn two_registrations_racing_for_one_email_create_one_account() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("race");
+    let register = || {
+        app.post("/api/auth/register")
+            .json(&json!({ "email": email, "password": PASSWORD }))
+            .send()
+    };
+    let (a, b) = tokio::join!(register(), register());
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "{} / {}", a.text, b.text);
+    let loser = if a.status == 201 { &b } else { &a };
+    loser.assert_error(409, "EMAIL_TAKEN");
 }

@@ -340,3 +340,22 @@ async fn resend_verification_sends_a_new_link_until_verified() {
         .await
         .assert_error(401, "UNAUTHORIZED");
 }
+
+#[tokio::test]
+async fn changing_the_password_kills_outstanding_reset_links() {
+    let app = TestApp::spawn().await;
+    let user = app.register().await;
+    let token = request_reset(&app, &user.email).await;
+    app.post("/api/auth/change-password")
+        .bearer(&user.access)
+        .json(&json!({ "currentPassword": PASSWORD, "newPassword": NEW_PASSWORD }))
+        .send()
+        .await
+        .assert_status(204);
+    confirm_reset(&app, &token, "an attackers passphrase")
+        .await
+        .assert_error(400, "INVALID_TOKEN");
+    app.login(&user.email, NEW_PASSWORD)
+        .await
+        .assert_status(200);
+}

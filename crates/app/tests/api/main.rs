@@ -8,11 +8,14 @@
 mod helpers;
 
 mod auth_attacks;
+mod auth_audit;
 mod auth_flows;
 mod auth_injection;
+mod auth_lockout;
 mod auth_password;
 mod auth_sessions;
 mod auth_support;
+mod auth_tokens;
 mod errors;
 mod health;
 mod items_batch;
