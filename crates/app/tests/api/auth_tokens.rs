@@ -232,3 +232,21 @@ async fn absurdly_long_configured_lifetimes_do_not_break_tokens() {
     assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
     me(&app, access).await.assert_status(200);
 }
+
+#[tokio::test]
+async fn logout_cuts_access_even_with_requests_in_flight() {
+    let app = TestApp::spawn().await;
+    let user = app.register().await;
+    for _ in 0..10 {
+        let session = login_user(&app, &user).await;
+        let readers = futures::future::join_all((0..8).map(|_| me(&app, &session.access)));
+        let logout = app.post("/api/auth/logout").bearer(&session.access).send();
+        let (answers, logout) = tokio::join!(readers, logout);
+        logout.assert_status(204);
+        assert!(answers.iter().all(|r| r.status == 200 || r.status == 401));
+        // Whatever raced with it, once the logout has answered the session is dead.
+        me(&app, &session.access)
+            .await
+            .assert_error(401, "UNAUTHORIZED");
+    }
+}
