@@ -110,14 +110,10 @@ async fn injection_strings_in_tokens_and_passwords_are_just_wrong() {
             .send()
             .await
             .assert_error(401, "INVALID_CREDENTIALS");
+        let session = app.login(&user.email, PASSWORD).await;
         let logout = app
             .post("/api/auth/logout")
-            .bearer(
-                &app.login(&user.email, PASSWORD).await.json["accessToken"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-            )
+            .bearer(session.json["accessToken"].as_str().unwrap())
             .json(&json!({ "refreshToken": payload }))
             .send()
             .await;

@@ -359,3 +359,32 @@ async fn changing_the_password_kills_outstanding_reset_links() {
         .await
         .assert_status(200);
 }
+
+#[tokio::test]
+async fn emailed_tokens_are_stored_hashed_and_expire_as_documented() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let app = TestApp::spawn().await;
+    let user = app.register().await;
+    let verification = verification_token(&app, &user, 1).await;
+    let reset = request_reset(&app, &user.email).await;
+    for (kind, token, lifetime) in [
+        (
+            "email_verification",
+            &verification,
+            chrono::TimeDelta::hours(24),
+        ),
+        ("password_reset", &reset, chrono::TimeDelta::minutes(30)),
+    ] {
+        let rows = entity::user_token::Entity::find()
+            .filter(entity::user_token::Column::UserId.eq(user.id))
+            .filter(entity::user_token::Column::Kind.eq(kind))
+            .all(&*app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1, "{kind}");
+        assert_eq!(rows[0].expires_at - rows[0].created_at, lifetime, "{kind}");
+        assert_ne!(&rows[0].token_hash, token, "{kind} is stored hashed");
+        assert_eq!(rows[0].token_hash.len(), 64);
+        assert!(token.len() >= 43, "256 random bits");
+    }
+}
