@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use crate::users::dto::{UserDto, printable};
 
-/// The device a session is opened from, shown in the session list.
+/// The device a session is opened from, shown in the session list. Values are trimmed; control
+/// characters are refused.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DeviceInfo {
@@ -50,6 +51,7 @@ pub struct RegisterRequest {
         default,
         deserialize_with = "crate::platform::serde_ext::trimmed_option"
     )]
+    /// Trimmed; 1..100 characters, no control characters.
     #[garde(inner(length(chars, min = 1, max = 100), custom(printable)))]
     #[schema(min_length = 1, max_length = 100, example = "Ada")]
     pub name: Option<String>,

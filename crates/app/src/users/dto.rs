@@ -51,7 +51,7 @@ pub struct UpdateMeRequest {
     /// Absent: unchanged. An address cannot be removed, so `null` is refused.
     #[serde(default, deserialize_with = "present_trimmed")]
     #[garde(inner(length(max = 254), email))]
-    #[schema(format = "email", max_length = 254)]
+    #[schema(value_type = String, format = "email", max_length = 254)]
     pub email: Option<String>,
 }
 

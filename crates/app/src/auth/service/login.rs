@@ -120,8 +120,9 @@ async fn record_failure(
 ) -> Result<Option<u64>, AuthError> {
     let now = clock::now();
     let txn = db::begin_write(&app.db).await?;
-    if let Some(retry_after) = active_lock(&txn, key, now).await? {
-        return Ok(Some(retry_after));
+    let current = throttle::find_for_update(&txn, key).await?;
+    if let Some(until) = current.and_then(|t| t.locked_until).filter(|u| *u > now) {
+        return Ok(Some(seconds_until(until, now)));
     }
     let failures = throttle::record_failure(&txn, key, now).await?;
     let lock = lock_duration(failures, &app.config.auth);
