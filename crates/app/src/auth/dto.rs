@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::users::dto::UserDto;
+use crate::users::dto::{UserDto, printable};
 
-/// The device a session is opened from, shown in the session list.
+/// The device a session is opened from, shown in the session list. Values are trimmed; control
+/// characters are refused.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DeviceInfo {
@@ -16,21 +17,21 @@ pub struct DeviceInfo {
         default,
         deserialize_with = "crate::platform::serde_ext::trimmed_option"
     )]
-    #[garde(inner(length(chars, max = 100)))]
+    #[garde(inner(length(chars, max = 100), custom(printable)))]
     #[schema(max_length = 100, example = "Ada's iPhone")]
     pub name: Option<String>,
     #[serde(
         default,
         deserialize_with = "crate::platform::serde_ext::trimmed_option"
     )]
-    #[garde(inner(length(chars, max = 32)))]
+    #[garde(inner(length(chars, max = 32), custom(printable)))]
     #[schema(max_length = 32, example = "ios")]
     pub platform: Option<String>,
     #[serde(
         default,
         deserialize_with = "crate::platform::serde_ext::trimmed_option"
     )]
-    #[garde(inner(length(chars, max = 32)))]
+    #[garde(inner(length(chars, max = 32), custom(printable)))]
     #[schema(max_length = 32, example = "1.4.2")]
     pub app_version: Option<String>,
 }
@@ -50,7 +51,8 @@ pub struct RegisterRequest {
         default,
         deserialize_with = "crate::platform::serde_ext::trimmed_option"
     )]
-    #[garde(inner(length(chars, min = 1, max = 100)))]
+    /// Trimmed; 1..100 characters, no control characters.
+    #[garde(inner(length(chars, min = 1, max = 100), custom(printable)))]
     #[schema(min_length = 1, max_length = 100, example = "Ada")]
     pub name: Option<String>,
     #[garde(dive)]

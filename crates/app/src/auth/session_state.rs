@@ -50,6 +50,15 @@ pub async fn lookup(
         role: Role::parse(&user.role),
     };
     cache::set_json(app.cache.as_ref(), &key, &live, TTL).await;
+    // A revocation that committed (and forgot this key) between the read above and the write
+    // just made would leave a stale "live" entry for a whole TTL: look once more, after writing.
+    let still_live = sessions::find(&*app.db, session_id)
+        .await?
+        .is_some_and(|s| sessions::is_live(&s, clock::now()));
+    if !still_live {
+        forget(app, &[session_id]).await;
+        return Ok(None);
+    }
     Ok(Some(live))
 }
 

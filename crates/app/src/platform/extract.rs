@@ -179,12 +179,33 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = display_path(err.path());
         let inner = err.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Data => ApiError::field(path, inner.to_string()),
+            serde_json::error::Category::Data => data_error(path, &inner),
             _ => malformed(inner),
         }
     })?;
     deserializer.end().map_err(malformed)?;
     Ok(value)
+}
+
+/// A type error, named by the field it is about: a missing field is reported at its own path
+/// (`device.name`), not at its parent's, and without serde's line and column.
+fn data_error(path: String, err: &serde_json::Error) -> ApiError {
+    let message = err.to_string();
+    let message = message
+        .rsplit_once(" at line ")
+        .map_or(message.as_str(), |(before, _)| before);
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        let path = if path.is_empty() {
+            field.to_owned()
+        } else {
+            format!("{path}.{field}")
+        };
+        return ApiError::field(path, "is required");
+    }
+    ApiError::field(path, message)
 }
 
 fn display_path(path: &serde_path_to_error::Path) -> String {
@@ -200,8 +221,47 @@ pub fn validate<T: garde::Validate<Context = ()>>(value: &T) -> Result<(), ApiEr
     value.validate().map_err(|report| {
         let details = report
             .iter()
-            .map(|(path, error)| FieldError::new(path.to_string(), error.message().to_string()))
+            .map(|(path, error)| {
+                FieldError::new(camel_case(&path.to_string()), error.message().to_string())
+            })
             .collect();
         ApiError::validation(details)
     })
+}
+
+/// `garde` names fields as they are in Rust (`device.app_version`); the wire, and so the error
+/// details, use camelCase (`device.appVersion`), like every request type's `rename_all`.
+fn camel_case(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut upper_next = false;
+    for c in path.chars() {
+        if c == '_' && !out.is_empty() && !out.ends_with(['.', '[']) {
+            upper_next = true;
+            continue;
+        }
+        if upper_next {
+            out.extend(c.to_uppercase());
+            upper_next = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::camel_case;
+
+    #[test]
+    fn garde_paths_are_reported_in_camel_case() {
+        assert_eq!(camel_case("device.app_version"), "device.appVersion");
+        assert_eq!(camel_case("new_password"), "newPassword");
+        assert_eq!(
+            camel_case("operations[3].if_match"),
+            "operations[3].ifMatch"
+        );
+        assert_eq!(camel_case("email"), "email");
+        assert_eq!(camel_case(""), "");
+    }
 }

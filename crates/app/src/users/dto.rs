@@ -48,13 +48,28 @@ pub struct UpdateMeRequest {
     #[garde(custom(valid_name))]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 100, example = "Ada")]
     pub name: Option<Option<String>>,
-    #[serde(
-        default,
-        deserialize_with = "crate::platform::serde_ext::trimmed_option"
-    )]
+    /// Absent: unchanged. An address cannot be removed, so `null` is refused.
+    #[serde(default, deserialize_with = "present_trimmed")]
     #[garde(inner(length(max = 254), email))]
-    #[schema(format = "email", max_length = 254)]
+    #[schema(value_type = String, format = "email", max_length = 254)]
     pub email: Option<String>,
+}
+
+/// For optional fields that may be left out but not set to `null`.
+fn present_trimmed<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    crate::platform::serde_ext::trimmed(deserializer).map(Some)
+}
+
+/// Refuses control characters (NUL, newlines, escapes) in names and labels: they have no place
+/// in a display string, and PostgreSQL cannot store NUL in text at all.
+pub fn printable(value: &str, _: &()) -> garde::Result {
+    if value.chars().any(char::is_control) {
+        Err(garde::Error::new("must not contain control characters"))
+    } else {
+        Ok(())
+    }
 }
 
 fn valid_name(value: &Option<Option<String>>, _: &()) -> garde::Result {
@@ -62,7 +77,7 @@ fn valid_name(value: &Option<Option<String>>, _: &()) -> garde::Result {
         Some(Some(name)) => {
             let chars = name.trim().chars().count();
             if (1..=100).contains(&chars) {
-                Ok(())
+                printable(name, &())
             } else {
                 Err(garde::Error::new(
                     "length is lower than 1 or greater than 100",
@@ -96,6 +111,6 @@ pub struct ListUsersQuery {
     #[garde(inner(length(max = 2048)))]
     pub cursor: Option<String>,
     /// Case-insensitive substring of email or name.
-    #[garde(inner(length(chars, max = 200)))]
+    #[garde(inner(length(chars, max = 200), custom(printable)))]
     pub q: Option<String>,
 }

@@ -8,8 +8,14 @@
 mod helpers;
 
 mod auth_attacks;
+mod auth_audit;
 mod auth_flows;
+mod auth_injection;
+mod auth_lockout;
+mod auth_password;
 mod auth_sessions;
+mod auth_support;
+mod auth_tokens;
 mod errors;
 mod health;
 mod items_batch;
@@ -27,3 +33,4 @@ mod outage;
 mod rate_limits;
 mod shutdown;
 mod users;
+mod users_admin;

@@ -3,12 +3,27 @@
 use chrono::{DateTime, Utc};
 use entity::login_throttle;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+};
 
 pub use login_throttle::Model as Throttle;
 
 pub async fn find(conn: &impl ConnectionTrait, key: &str) -> Result<Option<Throttle>, DbErr> {
     login_throttle::Entity::find_by_id(key.to_owned())
+        .one(conn)
+        .await
+}
+
+/// Like [`find`], holding the row until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite
+/// write transactions are serialised anyway), so that concurrent failures are judged one after
+/// the other.
+pub async fn find_for_update(
+    conn: &impl ConnectionTrait,
+    key: &str,
+) -> Result<Option<Throttle>, DbErr> {
+    login_throttle::Entity::find_by_id(key.to_owned())
+        .lock_exclusive()
         .one(conn)
         .await
 }

@@ -8,6 +8,7 @@ use crate::auth::error::AuthError;
 use crate::auth::extract::AuthUser;
 use crate::auth::password::Verified;
 use crate::auth::repo::sessions;
+use crate::auth::repo::user_tokens::{self, TokenKind};
 use crate::auth::session_state;
 use crate::platform::{clock, db};
 use crate::users::{self, Email};
@@ -43,6 +44,8 @@ pub async fn change_password(
     let now = clock::now();
     let txn = db::begin_write(&app.db).await?;
     users::service::set_password_hash(&txn, user.user_id, &hash, now).await?;
+    // A reset link still in a mailbox would undo the change: it dies with the old password.
+    user_tokens::consume_all(&txn, user.user_id, TokenKind::PasswordReset, now).await?;
     let revoked = sessions::revoke(
         &txn,
         user.user_id,

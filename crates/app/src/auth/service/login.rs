@@ -44,16 +44,10 @@ pub async fn login(
     let email = Email::normalize(&request.email);
     limit_account(app, &email).await?;
     let key = throttle_key(&email);
-    let now = clock::now();
-    if let Some(until) = throttle::find(&*app.db, &key)
-        .await?
-        .and_then(|t| t.locked_until)
-        && until > now
-    {
+    // A locked account is refused before any hashing: locked attempts cost nothing.
+    if let Some(retry_after_secs) = active_lock(&*app.db, &key, clock::now()).await? {
         audit!("login.locked_out", ip = ?client.ip);
-        return Err(AuthError::AccountLocked {
-            retry_after_secs: seconds_until(until, now),
-        });
+        return Err(AuthError::AccountLocked { retry_after_secs });
     }
 
     let user = users::service::find_by_email(&*app.db, &email).await?;
@@ -67,9 +61,13 @@ pub async fn login(
     let (user, rehash) = match (user, verified) {
         (Some(user), Verified::Yes { rehash }) => (user, rehash),
         (user, _) => {
-            record_failure(app, &key, now).await?;
-            audit!("login.failure", user_id = ?user.map(|u| u.id), ip = ?client.ip);
-            return Err(AuthError::InvalidCredentials);
+            let user_id = user.map(|u| u.id);
+            let locked = record_failure(app, &key, user_id).await?;
+            audit!("login.failure", user_id = user_id.map(display), ip = ?client.ip);
+            return Err(match locked {
+                Some(retry_after_secs) => AuthError::AccountLocked { retry_after_secs },
+                None => AuthError::InvalidCredentials,
+            });
         }
     };
 
@@ -78,7 +76,14 @@ pub async fn login(
     } else {
         None
     };
+    let now = clock::now();
     let txn = db::begin_write(&app.db).await?;
+    // Parallel guesses may have locked the account while this password was being hashed: a
+    // burst must not get more answers than the lock allows, right or wrong.
+    if let Some(retry_after_secs) = active_lock(&txn, &key, now).await? {
+        audit!("login.locked_out", user_id = %user.id, ip = ?client.ip);
+        return Err(AuthError::AccountLocked { retry_after_secs });
+    }
     throttle::clear(&txn, &key).await?;
     if let Some(hash) = &new_hash {
         users::service::set_password_hash(&txn, user.id, hash, now).await?;
@@ -93,8 +98,33 @@ pub async fn login(
     token_response(app, user, session_id, refresh)
 }
 
-async fn record_failure(app: &AppState, key: &str, now: DateTime<Utc>) -> Result<(), AuthError> {
+/// Seconds until the lock on `key` ends, if it is locked at `now`.
+async fn active_lock(
+    conn: &impl sea_orm::ConnectionTrait,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<u64>, AuthError> {
+    Ok(throttle::find(conn, key)
+        .await?
+        .and_then(|t| t.locked_until)
+        .filter(|until| *until > now)
+        .map(|until| seconds_until(until, now)))
+}
+
+/// Counts a failed attempt, locking the account when it reaches the threshold. An attempt that
+/// finishes while the account is already locked (one of a burst) is refused like one that
+/// arrived during the lock: `Some(retry_after)`, and it is not counted.
+async fn record_failure(
+    app: &AppState,
+    key: &str,
+    user_id: Option<uuid::Uuid>,
+) -> Result<Option<u64>, AuthError> {
+    let now = clock::now();
     let txn = db::begin_write(&app.db).await?;
+    let current = throttle::find_for_update(&txn, key).await?;
+    if let Some(until) = current.and_then(|t| t.locked_until).filter(|u| *u > now) {
+        return Ok(Some(seconds_until(until, now)));
+    }
     let failures = throttle::record_failure(&txn, key, now).await?;
     let lock = lock_duration(failures, &app.config.auth);
     if let Some(duration) = lock {
@@ -104,11 +134,12 @@ async fn record_failure(app: &AppState, key: &str, now: DateTime<Utc>) -> Result
     if let Some(duration) = lock {
         audit!(
             "login.lockout",
+            user_id = user_id.map(display),
             failures,
             lock_secs = duration.num_seconds()
         );
     }
-    Ok(())
+    Ok(None)
 }
 
 #[cfg(test)]

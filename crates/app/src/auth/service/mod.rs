@@ -28,8 +28,14 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
+/// The longest lifetime anything gets, whatever the configuration says: adding more to a
+/// timestamp would overflow (and panic) instead of meaning "forever".
+const MAX_LIFETIME: TimeDelta = TimeDelta::days(100 * 365);
+
 pub(crate) fn delta(duration: std::time::Duration) -> TimeDelta {
-    TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
+    TimeDelta::from_std(duration)
+        .unwrap_or(MAX_LIFETIME)
+        .min(MAX_LIFETIME)
 }
 
 /// Opens a session with its first refresh token; returns the session id and the token.
