@@ -108,6 +108,14 @@ pub async fn get(app: &AppState, owner: Uuid, id: Uuid) -> Result<ItemDto, ItemE
         .map(ItemDto::from)
         .ok_or(ItemError::NotFound)?;
     cache::set_json(app.cache.as_ref(), &key, &item, CACHE_TTL).await;
+    // An update that committed and invalidated between our read and our write would leave the
+    // old version cached for a whole TTL: read the version once more, after writing.
+    let current_version = repo::find_live(&*app.db, owner, id)
+        .await?
+        .map(|i| i.version);
+    if current_version != Some(item.version) {
+        cache::delete_one(app.cache.as_ref(), key).await;
+    }
     Ok(item)
 }
 

@@ -136,6 +136,7 @@ pub async fn delete_me(app: &AppState, user: AuthUser, password: String) -> Resu
     let account = find(&*app.db, user.user_id)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
+    crate::auth::service::limit_account(app, &Email::normalize(&account.email)).await?;
     let verified = app
         .passwords
         .verify(&SecretString::from(password), Some(&account.password_hash))

@@ -170,3 +170,41 @@ async fn with_redis_every_instance_shares_the_budget() {
         .await
         .assert_error(429, "RATE_LIMITED");
 }
+
+#[tokio::test]
+async fn password_guesses_with_a_stolen_token_are_limited_per_account() {
+    at_start_of_a_window().await;
+    let app = TestApp::builder()
+        .env("RATE_LIMIT_AUTH_PER_MIN", "3")
+        .spawn()
+        .await;
+    let user = app.register().await;
+    for _ in 0..2 {
+        app.post("/api/auth/change-password")
+            .bearer(&user.access)
+            .json(&json!({ "currentPassword": "guess", "newPassword": "another long passphrase" }))
+            .send()
+            .await
+            .assert_error(401, "INVALID_CREDENTIALS");
+    }
+    app.delete("/api/users/me")
+        .bearer(&user.access)
+        .json(&json!({ "password": "guess" }))
+        .send()
+        .await
+        .assert_error(401, "INVALID_CREDENTIALS");
+    let limited = app
+        .post("/api/auth/change-password")
+        .bearer(&user.access)
+        .json(
+            &json!({ "currentPassword": user.password, "newPassword": "another long passphrase" }),
+        )
+        .send()
+        .await;
+    limited.assert_error(429, "RATE_LIMITED");
+    app.get("/api/users/me")
+        .bearer(&user.access)
+        .send()
+        .await
+        .assert_status(200);
+}

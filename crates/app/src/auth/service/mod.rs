@@ -99,7 +99,7 @@ pub(crate) fn throttle_key(email: &Email) -> String {
 
 /// The per-account budget of the auth endpoints (`RATE_LIMIT_AUTH_PER_MIN`), on top of the
 /// per-IP one the middleware enforces: spreading attempts over many addresses does not help.
-pub(crate) async fn limit_account(app: &AppState, email: &Email) -> Result<(), AuthError> {
+pub async fn limit_account(app: &AppState, email: &Email) -> Result<(), AuthError> {
     let key = throttle_key(email);
     let limit = app.config.rate_limits.auth_per_min;
     match crate::platform::rate_limit::hit(app, "auth-account", &key, limit).await {
