@@ -253,6 +253,12 @@ pub async fn list(
         None
     };
     let total = match page.start {
+        // Unfiltered, the owner's live count is kept exactly by every write: no COUNT scan.
+        PageStart::Offset(_) if q.is_none() => Some(
+            repo::owner_state(&*app.db, owner)
+                .await?
+                .map_or(0, |state| u64::try_from(state.live_count).unwrap_or(0)),
+        ),
         PageStart::Offset(_) => Some(repo::count_live(&*app.db, owner, q).await?),
         PageStart::After(_) => None,
     };
