@@ -105,26 +105,27 @@ async fn register(target: &Target) -> (String, String) {
     (email, response["accessToken"].as_str().unwrap().to_owned())
 }
 
-/// Runs `request` from `concurrency` tasks for `secs` seconds; prints the figures.
-async fn scenario<F, Fut>(name: &str, concurrency: u64, secs: u64, request: F)
+/// Sends the request `build(n)` makes from `concurrency` tasks for `secs` seconds, counting a
+/// response with any status but `expected` as an error; prints the figures.
+async fn scenario<F>(name: &str, concurrency: u64, secs: u64, expected: u16, build: F)
 where
-    F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
+    F: Fn(u64) -> reqwest::RequestBuilder + Send + Sync + 'static,
 {
-    let request = Arc::new(request);
+    let build = Arc::new(build);
     let errors = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(secs);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..concurrency {
-        let request = request.clone();
+        let build = build.clone();
         let errors = errors.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut n = worker;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                if !request(n).await {
+                let ok = build(n).send().await.is_ok_and(|r| r.status() == expected);
+                if !ok {
                     errors.fetch_add(1, Ordering::Relaxed);
                 }
                 latencies.push(t.elapsed());
@@ -164,60 +165,39 @@ fn main() {
         let concurrency = env_or("BENCH_CONCURRENCY", 32);
         let secs = env_or("BENCH_SECS", 5);
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-        println!("aios-server HTTP benchmark: {} ({cpus} CPUs), {secs} s per scenario", target.base);
-
+        println!(
+            "aios-server HTTP benchmark: {} ({cpus} CPUs), {secs} s per scenario",
+            target.base
+        );
         let (email, token) = register(&target).await;
+        let url = |path: &str| format!("{}{path}", target.base);
 
-        let t = target.clone();
-        let email_for_login = email.clone();
-        scenario("POST /api/auth/login", concurrency, secs, move |_| {
-            let t = t.clone();
-            let email = email_for_login.clone();
-            async move {
-                let response = t
-                    .client
-                    .post(format!("{}/api/auth/login", t.base))
-                    .json(&json!({ "email": email, "password": PASSWORD }))
-                    .send()
-                    .await;
-                response.is_ok_and(|r| r.status() == 200)
-            }
+        let (t, login) = (target.clone(), url("/api/auth/login"));
+        scenario("POST /api/auth/login", concurrency, secs, 200, move |_| {
+            t.client
+                .post(&login)
+                .json(&json!({ "email": email, "password": PASSWORD }))
         })
         .await;
 
-        let t = target.clone();
-        let bearer = token.clone();
-        scenario("GET /api/users/me", concurrency, secs, move |_| {
-            let t = t.clone();
-            let bearer = bearer.clone();
-            async move {
-                let response = t
-                    .client
-                    .get(format!("{}/api/users/me", t.base))
-                    .bearer_auth(bearer)
-                    .send()
-                    .await;
-                response.is_ok_and(|r| r.status() == 200)
-            }
+        let (t, me, bearer) = (target.clone(), url("/api/users/me"), token.clone());
+        scenario("GET /api/users/me", concurrency, secs, 200, move |_| {
+            t.client.get(&me).bearer_auth(&bearer)
         })
         .await;
 
-        let t = target.clone();
-        let bearer = token.clone();
-        scenario("POST /api/data (1 user)", concurrency, secs, move |n| {
-            let t = t.clone();
-            let bearer = bearer.clone();
-            async move {
-                let response = t
-                    .client
-                    .post(format!("{}/api/data", t.base))
-                    .bearer_auth(bearer)
-                    .json(&json!({ "name": format!("item {n}"), "data": { "n": n, "tags": ["bench"] } }))
-                    .send()
-                    .await;
-                response.is_ok_and(|r| r.status() == 201)
-            }
-        })
+        let (t, data, bearer) = (target.clone(), url("/api/data"), token.clone());
+        scenario(
+            "POST /api/data (1 user)",
+            concurrency,
+            secs,
+            201,
+            move |n| {
+                let body =
+                    json!({ "name": format!("item {n}"), "data": { "n": n, "tags": ["bench"] } });
+                t.client.post(&data).bearer_auth(&bearer).json(&body)
+            },
+        )
         .await;
 
         // Each writer its own user: writes of different users do not wait for each other.
@@ -225,27 +205,23 @@ fn main() {
         for _ in 0..concurrency {
             tokens.push(register(&target).await.1);
         }
-        let tokens = Arc::new(tokens);
-        let t = target.clone();
-        scenario("POST /api/data (1 user per client)", concurrency, secs, move |n| {
-            let t = t.clone();
-            let bearer = tokens[(n % concurrency) as usize].clone();
-            async move {
-                let response = t
-                    .client
-                    .post(format!("{}/api/data", t.base))
-                    .bearer_auth(bearer)
-                    .json(&json!({ "name": format!("item {n}"), "data": { "n": n } }))
-                    .send()
-                    .await;
-                response.is_ok_and(|r| r.status() == 201)
-            }
-        })
+        let (t, data) = (target.clone(), url("/api/data"));
+        scenario(
+            "POST /api/data (1 user per client)",
+            concurrency,
+            secs,
+            201,
+            move |n| {
+                let bearer = &tokens[(n % concurrency) as usize];
+                let body = json!({ "name": format!("item {n}"), "data": { "n": n } });
+                t.client.post(&data).bearer_auth(bearer).json(&body)
+            },
+        )
         .await;
 
         let page: Value = target
             .client
-            .get(format!("{}/api/data?limit=100", target.base))
+            .get(url("/api/data?limit=100"))
             .bearer_auth(&token)
             .send()
             .await
@@ -253,48 +229,28 @@ fn main() {
             .json()
             .await
             .unwrap();
-        let ids: Arc<Vec<String>> = Arc::new(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|i| i["id"].as_str().unwrap().to_owned())
-                .collect(),
-        );
-
-        let t = target.clone();
-        let bearer = token.clone();
-        scenario("GET /api/data/{id}", concurrency, secs, move |n| {
-            let t = t.clone();
-            let bearer = bearer.clone();
-            let id = ids[(n as usize) % ids.len()].clone();
-            async move {
-                let response = t
-                    .client
-                    .get(format!("{}/api/data/{id}", t.base))
-                    .bearer_auth(bearer)
-                    .send()
-                    .await;
-                response.is_ok_and(|r| r.status() == 200)
-            }
+        let items: Vec<String> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| url(&format!("/api/data/{}", i["id"].as_str().unwrap())))
+            .collect();
+        let (t, bearer) = (target.clone(), token.clone());
+        scenario("GET /api/data/{id}", concurrency, secs, 200, move |n| {
+            t.client
+                .get(&items[(n as usize) % items.len()])
+                .bearer_auth(&bearer)
         })
         .await;
 
-        let t = target.clone();
-        let bearer = token.clone();
-        scenario("GET /api/data?limit=20", concurrency, secs, move |_| {
-            let t = t.clone();
-            let bearer = bearer.clone();
-            async move {
-                let response = t
-                    .client
-                    .get(format!("{}/api/data?limit=20", t.base))
-                    .bearer_auth(bearer)
-                    .send()
-                    .await;
-                response.is_ok_and(|r| r.status() == 200)
-            }
-        })
+        let (t, list, bearer) = (target.clone(), url("/api/data?limit=20"), token.clone());
+        scenario(
+            "GET /api/data?limit=20",
+            concurrency,
+            secs,
+            200,
+            move |_| t.client.get(&list).bearer_auth(&bearer),
+        )
         .await;
     });
 }
