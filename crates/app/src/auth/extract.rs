@@ -1,14 +1,23 @@
 //! `AuthUser` and `AdminUser`: the extractors that guard authenticated routes.
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use uuid::Uuid;
 
 use super::session_state;
+use super::tokens::Claims;
 use crate::app::AppState;
 use crate::platform::error::ApiError;
 use crate::users::Role;
+
+/// The token of an `Authorization: Bearer` header. Only the header: tokens in query strings end
+/// up in logs and browser histories.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
 
 /// The caller, authenticated by a valid access token whose session is still live.
 #[derive(Debug, Clone, Copy)]
@@ -25,17 +34,13 @@ impl FromRequestParts<AppState> for AuthUser {
         parts: &mut Parts,
         app: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        // Only the Authorization header: tokens in query strings end up in logs and histories.
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, token) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .ok_or_else(ApiError::unauthorized)?;
-        let claims = app.jwt.verify(token).ok_or_else(ApiError::unauthorized)?;
+        // The rate limiter has usually verified the token already; otherwise verify it here.
+        let claims = match parts.extensions.get::<Claims>() {
+            Some(claims) => claims.clone(),
+            None => bearer_token(&parts.headers)
+                .and_then(|token| app.jwt.verify(token))
+                .ok_or_else(ApiError::unauthorized)?,
+        };
         let live = session_state::lookup(app, claims.sid, claims.sub)
             .await?
             .ok_or_else(ApiError::unauthorized)?;

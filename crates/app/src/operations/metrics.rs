@@ -5,6 +5,7 @@ use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
 use crate::app::AppState;
+use crate::auth::extract::bearer_token;
 use crate::platform::error::ApiError;
 
 #[utoipa::path(get, path = "/metrics", tag = "operations",
@@ -16,11 +17,7 @@ use crate::platform::error::ApiError;
     ))]
 pub async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(expected) = &app.config.metrics_token {
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
+        let presented = bearer_token(&headers).unwrap_or_default();
         let matches: bool = presented
             .as_bytes()
             .ct_eq(expected.expose_secret().as_bytes())

@@ -8,13 +8,14 @@
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::client_ip::ClientIp;
 use super::error::{ApiError, ErrorCode};
 use crate::app::AppState;
+use crate::auth::extract::bearer_token;
 
 const WINDOW_SECS: u64 = 60;
 
@@ -73,38 +74,30 @@ fn is_auth_endpoint(method: &Method, path: &str) -> bool {
         )
 }
 
-/// The user a valid access token names. Only the signature and expiry are checked here (the
-/// extractor checks the session): a forged or expired token counts as anonymous.
-fn bearer_subject(app: &AppState, headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    app.jwt
-        .verify(token.trim())
-        .map(|claims| claims.sub.to_string())
-}
-
 pub async fn rate_limit(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path();
-    if !path.starts_with("/api/") {
+    if !request.uri().path().starts_with("/api/") {
         return next.run(request).await;
     }
     let limits = &app.config.rate_limits;
     let ip = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
     let mut budgets = Vec::with_capacity(2);
-    let primary = match bearer_subject(&app, request.headers()) {
-        Some(user) => hit(&app, "user", &user, limits.user_per_min).await,
+    // A valid access token (signature and expiry; the session is the extractor's business)
+    // makes the request a user's. The claims are kept for the extractor: verified once.
+    let claims = bearer_token(request.headers()).and_then(|token| app.jwt.verify(token));
+    let primary = match &claims {
+        Some(claims) => hit(&app, "user", &claims.sub.to_string(), limits.user_per_min).await,
         None => hit(&app, "anon", &ip, limits.anon_per_min).await,
     };
+    if let Some(claims) = claims {
+        request.extensions_mut().insert(claims);
+    }
     budgets.extend(primary);
-    if is_auth_endpoint(request.method(), path) {
+    if is_auth_endpoint(request.method(), request.uri().path()) {
         budgets.extend(hit(&app, "auth-ip", &ip, limits.auth_per_min).await);
     }
     if let Some(exceeded) = budgets.iter().find(|b| b.exceeded) {
