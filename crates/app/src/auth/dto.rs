@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::users::dto::{UserDto, printable};
+use crate::platform::text::printable;
+use crate::users::dto::UserDto;
 
 /// The device a session is opened from, shown in the session list. Values are trimmed; control
 /// characters are refused.

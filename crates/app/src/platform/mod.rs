@@ -22,4 +22,5 @@ pub mod security_headers;
 pub mod serde_ext;
 pub mod shutdown;
 pub mod telemetry;
+pub mod text;
 pub mod worker;

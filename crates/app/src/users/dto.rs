@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::Role;
+use crate::platform::text::printable;
 
 /// A user, as every endpoint returns it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -60,16 +61,6 @@ fn present_trimmed<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<String>, D::Error> {
     crate::platform::serde_ext::trimmed(deserializer).map(Some)
-}
-
-/// Refuses control characters (NUL, newlines, escapes) in names and labels: they have no place
-/// in a display string, and PostgreSQL cannot store NUL in text at all.
-pub fn printable(value: &str, _: &()) -> garde::Result {
-    if value.chars().any(char::is_control) {
-        Err(garde::Error::new("must not contain control characters"))
-    } else {
-        Ok(())
-    }
 }
 
 fn valid_name(value: &Option<Option<String>>, _: &()) -> garde::Result {
