@@ -52,9 +52,8 @@ pub async fn changes(
                 TimeDelta::from_std(app.config.items.sync_retention).unwrap_or(TimeDelta::MAX);
             let issued = chrono::DateTime::<Utc>::from_timestamp(cursor.issued, 0).unwrap_or(now);
             // Tombstones older than the retention period are purged: a client that last
-            // synced before then may have missed deletions.
-            let purged = state.as_ref().map_or(0, |s| s.purged_seq);
-            if cursor.seq < purged || now - issued > retention {
+            // synced before then may have missed deletions (the purge mark is checked below).
+            if now - issued > retention {
                 return Err(ItemError::SyncExpired);
             }
             Some(cursor.seq)
@@ -70,8 +69,8 @@ pub async fn changes(
     )
     .await?;
     if let Some(since) = since {
-        // The purge may have committed between the first look and the query: check again
-        // after it, or a tombstone purged meanwhile would be skipped without a word.
+        // Read after the query, so a purge that commits while it runs is still seen: a
+        // cursor from before purged tombstones may have missed deletions.
         let purged = repo::owner_state(&*app.db, owner)
             .await?
             .map_or(0, |s| s.purged_seq);
