@@ -19,7 +19,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use entity::idempotency_key;
 use rand::Rng as _;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -64,6 +66,19 @@ pub struct Claim {
     locked_until: DateTime<Utc>,
     /// Responses holding secrets (tokens) are stored encrypted.
     sealed_with: Option<[u8; 32]>,
+}
+
+impl Claim {
+    /// The key's row as long as this claim still holds it: if the lease ran out and another
+    /// request took the key over, that request's claim matches no longer.
+    fn held(&self) -> Condition {
+        Condition::all()
+            .add(idempotency_key::Column::Scope.eq(&self.scope))
+            .add(idempotency_key::Column::Key.eq(&self.key))
+            .add(idempotency_key::Column::State.eq("in_progress"))
+            .add(idempotency_key::Column::RequestHash.eq(&self.request_hash))
+            .add(idempotency_key::Column::LockedUntil.eq(self.locked_until))
+    }
 }
 
 /// What a replay sends back.
@@ -148,11 +163,7 @@ pub async fn begin(
             if row.request_hash != request_hash {
                 return Err(mismatch());
             }
-            return Err(ApiError::new(
-                ErrorCode::IdempotencyInProgress,
-                "A request with this Idempotency-Key is still being processed",
-            )
-            .with_retry_after(1));
+            return Err(in_progress());
         }
         Some(_) => {
             // Expired, or abandoned by a request that died: start over.
@@ -180,11 +191,7 @@ pub async fn begin(
         Ok(_) => txn.commit().await?,
         // A concurrent request inserted the same key first (PostgreSQL): it is in progress.
         Err(err) if db::is_unique_violation(&err) => {
-            return Err(ApiError::new(
-                ErrorCode::IdempotencyInProgress,
-                "A request with this Idempotency-Key is still being processed",
-            )
-            .with_retry_after(1));
+            return Err(in_progress());
         }
         Err(err) => return Err(err.into()),
     }
@@ -195,6 +202,14 @@ pub async fn begin(
         locked_until,
         sealed_with,
     }))
+}
+
+fn in_progress() -> ApiError {
+    ApiError::new(
+        ErrorCode::IdempotencyInProgress,
+        "A request with this Idempotency-Key is still being processed",
+    )
+    .with_retry_after(1)
 }
 
 fn mismatch() -> ApiError {
@@ -266,11 +281,7 @@ pub async fn complete(
             idempotency_key::Column::ResponseHeaders,
             Expr::value(headers),
         )
-        .filter(idempotency_key::Column::Scope.eq(&claim.scope))
-        .filter(idempotency_key::Column::Key.eq(&claim.key))
-        .filter(idempotency_key::Column::State.eq("in_progress"))
-        .filter(idempotency_key::Column::RequestHash.eq(&claim.request_hash))
-        .filter(idempotency_key::Column::LockedUntil.eq(claim.locked_until))
+        .filter(claim.held())
         .exec(conn)
         .await?;
     if result.rows_affected != 1 {
@@ -284,11 +295,7 @@ pub async fn complete(
 /// claim: if the lease ran out and another request took the key over, its claim stays.
 pub async fn release(app: &AppState, claim: &Claim) {
     let result = idempotency_key::Entity::delete_many()
-        .filter(idempotency_key::Column::Scope.eq(&claim.scope))
-        .filter(idempotency_key::Column::Key.eq(&claim.key))
-        .filter(idempotency_key::Column::State.eq("in_progress"))
-        .filter(idempotency_key::Column::RequestHash.eq(&claim.request_hash))
-        .filter(idempotency_key::Column::LockedUntil.eq(claim.locked_until))
+        .filter(claim.held())
         .exec(&*app.db)
         .await;
     if let Err(err) = result {
