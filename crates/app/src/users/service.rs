@@ -34,6 +34,16 @@ pub async fn find_by_email(
     repo::find_by_email(conn, email).await
 }
 
+/// The only unique column of `users` besides the id is the email: a violation means it is
+/// taken, also when a concurrent request took it after our check.
+fn email_taken_or_db(err: DbErr) -> UserError {
+    if db::is_unique_violation(&err) {
+        UserError::EmailTaken
+    } else {
+        UserError::Db(err)
+    }
+}
+
 /// Creates an account; a taken email (also one taken by a concurrent request) is `EmailTaken`.
 pub async fn create(
     conn: &impl ConnectionTrait,
@@ -43,13 +53,9 @@ pub async fn create(
     if repo::find_by_email(conn, new.email).await?.is_some() {
         return Err(UserError::EmailTaken);
     }
-    repo::insert(conn, new, now).await.map_err(|err| {
-        if db::is_unique_violation(&err) {
-            UserError::EmailTaken
-        } else {
-            UserError::Db(err)
-        }
-    })
+    repo::insert(conn, new, now)
+        .await
+        .map_err(email_taken_or_db)
 }
 
 pub async fn set_password_hash(
@@ -110,13 +116,9 @@ pub async fn update_me(
         return Ok(UserDto::from(current));
     }
     changes.updated_at = Set(now);
-    let updated = repo::update(&txn, changes).await.map_err(|err| {
-        if db::is_unique_violation(&err) {
-            UserError::EmailTaken
-        } else {
-            UserError::Db(err)
-        }
-    })?;
+    let updated = repo::update(&txn, changes)
+        .await
+        .map_err(email_taken_or_db)?;
     if email_changed {
         use crate::auth::repo::user_tokens::{self, TokenKind};
         user_tokens::consume_all(&txn, user.user_id, TokenKind::EmailVerification, now).await?;
