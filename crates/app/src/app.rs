@@ -59,7 +59,7 @@ impl AppState {
             Some(url) => {
                 Arc::new(RedisCache::connect(url.expose_secret(), &config.redis_prefix).await?)
             }
-            None => Arc::new(MemoryCache::new(100_000)),
+            None => Arc::new(MemoryCache::new(config.cache_max_bytes)),
         };
         let secret = match &config.auth.jwt_secret {
             Some(secret) => tokens::secret_bytes(secret),

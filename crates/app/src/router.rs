@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::auth::identify;
 use crate::auth::routes as auth;
 use crate::items::routes as items;
 use crate::operations::{health, metrics};
@@ -67,6 +68,7 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
     crate::platform::metrics::handle();
     let config = state.config.clone();
     let limiter = middleware::from_fn_with_state(state.clone(), rate_limit::rate_limit);
+    let identify = middleware::from_fn_with_state(state.clone(), identify::identify);
     let (api, document) = api(state);
     let api = api.merge(extra);
     let document_json = document
@@ -94,6 +96,7 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
             app_version::require_min_app_version,
         ))
         .layer(limiter)
+        .layer(identify)
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,

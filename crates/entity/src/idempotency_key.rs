@@ -12,6 +12,8 @@ pub struct Model {
     pub response_status: Option<i32>,
     pub response_body: Option<String>,
     pub response_headers: Option<Json>,
+    /// Sealed body plus headers: what the row counts against its scope's cap.
+    pub response_bytes: i64,
     pub locked_until: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,

@@ -2,6 +2,7 @@
 //! each feature maps them to its own response types.
 
 pub mod idempotency_key;
+pub mod idempotency_usage;
 pub mod item;
 pub mod item_owner;
 pub mod login_throttle;

@@ -1,4 +1,5 @@
 use crate::platform::error::{ApiError, ErrorCode};
+use crate::platform::rate_limit::Budget;
 use crate::users::UserError;
 
 #[derive(Debug, thiserror::Error)]
@@ -8,7 +9,7 @@ pub enum AuthError {
     #[error("account locked")]
     AccountLocked { retry_after_secs: u64 },
     #[error("too many requests for this account")]
-    RateLimited { retry_after_secs: u64 },
+    RateLimited(Budget),
     #[error("refresh token reused")]
     TokenReused,
     #[error("invalid or expired refresh token")]
@@ -38,9 +39,8 @@ impl From<AuthError> for ApiError {
                 "Too many failed logins; try again later or reset your password",
             )
             .with_retry_after(retry_after_secs),
-            AuthError::RateLimited { retry_after_secs } => {
-                ApiError::new(ErrorCode::RateLimited, "Too many requests for this account")
-                    .with_retry_after(retry_after_secs)
+            AuthError::RateLimited(budget) => {
+                ApiError::rate_limited(budget, "Too many requests for this account")
             }
             AuthError::TokenReused => ApiError::new(
                 ErrorCode::TokenReused,

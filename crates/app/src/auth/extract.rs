@@ -5,8 +5,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use uuid::Uuid;
 
+use super::identify::Caller;
 use super::session_state;
-use super::tokens::Claims;
 use crate::app::AppState;
 use crate::platform::error::ApiError;
 use crate::users::Role;
@@ -34,13 +34,15 @@ impl FromRequestParts<AppState> for AuthUser {
         parts: &mut Parts,
         app: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        // The rate limiter has usually verified the token already; otherwise verify it here.
-        let claims = match parts.extensions.get::<Claims>() {
-            Some(claims) => claims.clone(),
-            None => bearer_token(&parts.headers)
-                .and_then(|token| app.jwt.verify(token))
-                .ok_or_else(ApiError::unauthorized)?,
-        };
+        match parts.extensions.get::<Caller>() {
+            Some(Caller::Live(user)) => return Ok(*user),
+            Some(Caller::Dead) => return Err(ApiError::unauthorized()),
+            None => {}
+        }
+        // Not resolved by `identify` (a route outside /api, or the database failed then).
+        let claims = bearer_token(&parts.headers)
+            .and_then(|token| app.jwt.verify(token))
+            .ok_or_else(ApiError::unauthorized)?;
         let live = session_state::lookup(app, claims.sid, claims.sub)
             .await?
             .ok_or_else(ApiError::unauthorized)?;

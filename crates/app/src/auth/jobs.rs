@@ -102,6 +102,10 @@ async fn issue(
     let token = tokens::random_token();
     let now = clock::now();
     let txn = db::begin_write(&app.db).await?;
+    if kind == TokenKind::EmailVerification {
+        // One live verification link at a time: a resend replaces the link, it does not add one.
+        user_tokens::consume_all(&txn, user_id, kind, now).await?;
+    }
     user_tokens::insert(
         &txn,
         user_id,

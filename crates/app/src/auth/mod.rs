@@ -3,6 +3,7 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod identify;
 pub mod jobs;
 pub mod password;
 pub mod repo;

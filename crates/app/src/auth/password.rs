@@ -1,8 +1,7 @@
 //! Password hashing (argon2id with OWASP parameters on the blocking pool, with a bound on
 //! concurrent hashes) and the password policy.
 
-use std::collections::HashSet;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use argon2::{
@@ -12,6 +11,8 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
+use crate::platform::entropy::is_common_password;
+
 /// OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
 const MEMORY_KIB: u32 = 19 * 1024;
 const ITERATIONS: u32 = 2;
@@ -19,9 +20,6 @@ const LANES: u32 = 1;
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 128;
-
-static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| include_str!("common_passwords.txt").lines().collect());
 
 /// Why a new password is refused; the message is shown to the user.
 pub fn policy_violation(password: &str, email: &str) -> Option<&'static str> {
@@ -32,10 +30,16 @@ pub fn policy_violation(password: &str, email: &str) -> Option<&'static str> {
     if chars > MAX_PASSWORD_CHARS {
         return Some("must be at most 128 characters");
     }
+    if password.chars().any(char::is_control) {
+        return Some("must not contain control characters");
+    }
+    if password.trim().is_empty() {
+        return Some("must not be only spaces");
+    }
     if password.trim().eq_ignore_ascii_case(email.trim()) {
         return Some("must not be your email address");
     }
-    if COMMON_PASSWORDS.contains(password.to_lowercase().as_str()) {
+    if is_common_password(password) {
         return Some("is too common; choose a less guessable password");
     }
     None
@@ -153,6 +157,16 @@ mod tests {
         assert!(policy_violation("password1", "a@b.co").is_some());
         assert!(policy_violation("PASSWORD1", "a@b.co").is_some());
         assert!(policy_violation("someone@example.com", "Someone@Example.com").is_some());
+        assert!(policy_violation("        ", "a@b.co").is_some());
+        assert!(
+            policy_violation(
+                "\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}",
+                "a@b.co"
+            )
+            .is_some()
+        );
+        assert!(policy_violation("\0\0\0\0\0\0\0\0", "a@b.co").is_some());
+        assert!(policy_violation("correct\nhorse battery", "a@b.co").is_some());
         assert_eq!(policy_violation("correct horse battery", "a@b.co"), None);
         // Characters, not bytes: eight emoji are eight characters.
         assert_eq!(policy_violation("🙂🙂🙂🙂🙂🙂🙂🙂", "a@b.co"), None);

@@ -106,7 +106,7 @@ pub fn load_or_create_dev_secret(data_dir: &Path) -> anyhow::Result<SecretString
             return Ok(SecretString::from(existing));
         }
     }
-    std::fs::create_dir_all(data_dir)
+    crate::platform::private_fs::ensure_dir(data_dir)
         .with_context(|| format!("creating DATA_DIR {}", data_dir.display()))?;
     let mut bytes = [0u8; 48];
     rand::rng().fill_bytes(&mut bytes);

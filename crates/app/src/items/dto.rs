@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::platform::error::ErrorCode;
+use crate::platform::text::{multiline, printable};
 
 /// An item, as every endpoint returns it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
@@ -44,15 +45,16 @@ impl From<entity::item::Model> for ItemDto {
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ItemInput {
-    /// 1..100 characters once trimmed. Text fields must not contain NUL (`\u0000`), which
-    /// the databases cannot store.
+    /// 1..100 characters once trimmed, without control characters or bidirectional controls
+    /// (U+202A-U+202E, U+2066-U+2069).
     #[serde(deserialize_with = "crate::platform::serde_ext::trimmed")]
-    #[garde(length(chars, min = 1, max = 100), custom(no_nul))]
+    #[garde(length(chars, min = 1, max = 100), custom(printable))]
     #[schema(min_length = 1, max_length = 100, example = "Groceries")]
     pub name: String,
-    /// Up to 2000 characters; null or absent for none.
+    /// Up to 2000 characters; null or absent for none. Newlines and tabs are fine; NUL
+    /// (`\u0000`), which the databases cannot store, and bidirectional controls are not.
     #[serde(default)]
-    #[garde(inner(length(chars, max = 2000), custom(no_nul)))]
+    #[garde(inner(length(chars, max = 2000), custom(multiline)))]
     #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// A JSON object (not an array or a scalar), at most 64 KiB serialised and 32 levels deep.
@@ -60,15 +62,6 @@ pub struct ItemInput {
     #[garde(skip)]
     #[schema(value_type = Option<Object>)]
     pub data: Option<Map<String, Value>>,
-}
-
-/// Text PostgreSQL can store (no NUL), so that both databases accept the same input.
-fn no_nul(value: &str, _: &()) -> garde::Result {
-    if super::limits::has_nul(value) {
-        Err(garde::Error::new(super::limits::NUL_MESSAGE))
-    } else {
-        Ok(())
-    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
@@ -105,8 +98,8 @@ pub struct ListItemsQuery {
     #[garde(skip)]
     #[param(value_type = Option<String>)]
     pub sort: Option<ItemSort>,
-    /// Case-insensitive substring of the name.
-    #[garde(inner(length(chars, max = 100)))]
+    /// Case-insensitive substring of the name; no control characters.
+    #[garde(inner(length(chars, max = 100), custom(printable)))]
     pub q: Option<String>,
 }
 

@@ -11,6 +11,8 @@ use crate::auth::service::register::USER_REGISTERED;
 use crate::auth::service::verification::EMAIL_VERIFICATION_REQUESTED;
 use crate::items::jobs::PurgeTombstones;
 use crate::platform::worker::{EventHandlers, ScheduledTask};
+use crate::users::jobs::SendEmailChangedNotice;
+use crate::users::service::EMAIL_CHANGED;
 
 pub use maintenance::PurgeExpired;
 
@@ -24,6 +26,7 @@ pub fn event_handlers() -> EventHandlers {
         Arc::new(SendVerificationEmail),
     );
     handlers.insert(PASSWORD_RESET_REQUESTED, Arc::new(SendPasswordResetEmail));
+    handlers.insert(EMAIL_CHANGED, Arc::new(SendEmailChangedNotice));
     handlers
 }
 

@@ -32,6 +32,9 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub redis_url: Option<SecretString>,
     pub redis_prefix: String,
+    /// Byte bound of the in-process cache (used when there is no Redis).
+    pub cache_max_bytes: u64,
+    pub idempotency: IdempotencyConfig,
     pub auth: AuthConfig,
     pub http: HttpConfig,
     pub log_level: String,
@@ -76,6 +79,11 @@ pub struct HttpConfig {
     pub trust_proxy_hops: usize,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
+}
+
+pub struct IdempotencyConfig {
+    /// Bytes of stored responses one scope (a user, or an anonymous client address) may hold.
+    pub max_bytes_per_scope: u64,
 }
 
 pub struct AdminBootstrap {
@@ -171,6 +179,13 @@ impl Config {
     pub fn database_url_is_postgres(&self) -> bool {
         self.database.url.is_some()
     }
+}
+
+/// Production signing keys must be random: a repeated character or a few words would let
+/// anyone who guesses them mint tokens. 120 leaves room for the estimate's error on a truly
+/// random 128-bit value (32 hex digits).
+fn strong_enough(secret: &str) -> bool {
+    crate::platform::entropy::estimated_bits(secret) >= 120.0
 }
 
 struct Vars {
@@ -272,6 +287,15 @@ impl Vars {
             }
         }
         let redis_prefix = self.string("REDIS_PREFIX", "aios:");
+        let cache_max_bytes = self.ranged("CACHE_MAX_BYTES", 64 << 20, 1 << 20, 1 << 40);
+        let idempotency = IdempotencyConfig {
+            max_bytes_per_scope: self.ranged(
+                "IDEMPOTENCY_MAX_BYTES_PER_USER",
+                10 << 20,
+                64 << 10,
+                1 << 34,
+            ),
+        };
         let auth = self.auth(production);
         let http = self.http(production);
         let log_level = self.string("LOG_LEVEL", "info");
@@ -334,6 +358,8 @@ impl Vars {
             database,
             redis_url,
             redis_prefix,
+            cache_max_bytes,
+            idempotency,
             auth,
             http,
             log_level,
@@ -392,6 +418,17 @@ impl Vars {
         match &jwt_secret {
             Some(secret) if secret.expose_secret().len() < 32 => {
                 self.fail("JWT_SECRET", "must be at least 32 bytes long");
+            }
+            Some(secret) if production && !strong_enough(secret.expose_secret()) => {
+                let bits = crate::platform::entropy::estimated_bits(secret.expose_secret());
+                self.fail(
+                    "JWT_SECRET",
+                    format!(
+                        "is too guessable for production (about {bits:.0} bits of entropy \
+                         estimated; about 128 are needed): use a random value such as the \
+                         output of `openssl rand -base64 48`"
+                    ),
+                );
             }
             None if production => {
                 self.fail(
@@ -543,8 +580,26 @@ mod tests {
             found.iter().map(|i| i.var).collect::<Vec<_>>(),
             ["JWT_SECRET"]
         );
-        let long = "x".repeat(32);
-        assert!(issues(&[("APP_ENV", "production"), ("JWT_SECRET", &long)]).is_empty());
+        let random = "Zq3v8KpL2mXw9RtB4nYc7HsD1fGj6UeA0oIkPbNzQrVy";
+        assert!(issues(&[("APP_ENV", "production"), ("JWT_SECRET", random)]).is_empty());
+    }
+
+    #[test]
+    fn production_refuses_guessable_jwt_secrets() {
+        for weak in [
+            "x".repeat(40),
+            "password".repeat(5),
+            "sunshinedragonfootballprincessmonkey".to_owned(),
+        ] {
+            let found = issues(&[("APP_ENV", "production"), ("JWT_SECRET", &weak)]);
+            assert_eq!(found.len(), 1, "{weak}: {found:?}");
+            assert_eq!(found[0].var, "JWT_SECRET");
+            assert!(found[0].message.contains("guessable"), "{found:?}");
+            // Development keeps accepting them: only production signs real users' tokens.
+            assert!(issues(&[("JWT_SECRET", &weak)]).is_empty());
+        }
+        let hex = "9f86d081884c7d659a2feaa0c55ad015";
+        assert!(issues(&[("APP_ENV", "production"), ("JWT_SECRET", hex)]).is_empty());
     }
 
     #[test]

@@ -135,9 +135,26 @@ async fn try_connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
             Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
         }
         None => {
-            tokio::fs::create_dir_all(&config.data_dir)
-                .await
-                .with_context(|| format!("creating DATA_DIR {}", config.data_dir.display()))?;
+            let data_dir = config.data_dir.clone();
+            let path = config.sqlite_path();
+            tokio::task::spawn_blocking(move || {
+                super::private_fs::ensure_dir(&data_dir)
+                    .with_context(|| format!("creating DATA_DIR {}", data_dir.display()))?;
+                // SQLite gives its -wal and -shm files the database file's permissions.
+                super::private_fs::ensure_file(&path)
+                    .with_context(|| format!("creating {}", path.display()))?;
+                for suffix in ["-wal", "-shm"] {
+                    let mut side = path.clone().into_os_string();
+                    side.push(suffix);
+                    let side = std::path::PathBuf::from(side);
+                    if side.exists() {
+                        super::private_fs::ensure_file(&side)?;
+                    }
+                }
+                anyhow::Ok(())
+            })
+            .await
+            .context("preparing DATA_DIR")??;
             let options = SqliteConnectOptions::new()
                 .filename(config.sqlite_path())
                 .create_if_missing(true)

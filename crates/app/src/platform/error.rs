@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::rate_limit::Budget;
 use super::request_context;
 
 /// Machine-readable error codes of the contract (`../shared/API.md`), plus the few it is silent on.
@@ -100,6 +101,8 @@ pub struct ApiError {
     pub message: Cow<'static, str>,
     pub details: Option<Vec<FieldError>>,
     pub retry_after_secs: Option<u64>,
+    /// The budget a `429 RATE_LIMITED` ran out of: its `RateLimit-*` headers describe it.
+    pub rate_limit: Option<Budget>,
     source: Option<anyhow::Error>,
 }
 
@@ -112,7 +115,17 @@ impl ApiError {
             message: message.into(),
             details: None,
             retry_after_secs: None,
+            rate_limit: None,
             source: None,
+        }
+    }
+
+    /// `429 RATE_LIMITED` for the exhausted `budget`, with its headers and `Retry-After`.
+    pub fn rate_limited(budget: Budget, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            retry_after_secs: Some(budget.retry_after_secs.unwrap_or(1).max(1)),
+            rate_limit: Some(budget),
+            ..Self::new(ErrorCode::RateLimited, message)
         }
     }
 
@@ -208,6 +221,9 @@ impl IntoResponse for ApiError {
         let headers = response.headers_mut();
         if let Some(secs) = self.retry_after_secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(budget) = self.rate_limit {
+            super::rate_limit::set_headers(headers, budget);
         }
         if self.code == ErrorCode::Unauthorized {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

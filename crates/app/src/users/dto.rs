@@ -54,6 +54,11 @@ pub struct UpdateMeRequest {
     #[garde(inner(length(max = 254), email))]
     #[schema(value_type = String, format = "email", max_length = 254)]
     pub email: Option<String>,
+    /// Required when `email` changes (`400` without it, `401 INVALID_CREDENTIALS` when wrong);
+    /// ignored otherwise.
+    #[garde(inner(length(chars, min = 1, max = 128)))]
+    #[schema(format = Password, min_length = 1, max_length = 128)]
+    pub current_password: Option<String>,
 }
 
 /// For optional fields that may be left out but not set to `null`.

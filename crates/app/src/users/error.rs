@@ -1,4 +1,5 @@
 use crate::platform::error::{ApiError, ErrorCode};
+use crate::platform::rate_limit::Budget;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
@@ -6,8 +7,16 @@ pub enum UserError {
     NotFound,
     #[error("email already in use")]
     EmailTaken,
+    #[error("the current password is required to change the email")]
+    PasswordRequired,
+    #[error("wrong password")]
+    InvalidCredentials,
+    #[error("too many password checks for this account")]
+    RateLimited(Budget),
     #[error(transparent)]
     Db(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
 }
 
 impl From<UserError> for ApiError {
@@ -18,6 +27,16 @@ impl From<UserError> for ApiError {
                 ErrorCode::EmailTaken,
                 "This email address is already in use",
             ),
+            UserError::PasswordRequired => {
+                ApiError::field("currentPassword", "is required to change the email")
+            }
+            UserError::InvalidCredentials => {
+                ApiError::new(ErrorCode::InvalidCredentials, "Invalid email or password")
+            }
+            UserError::RateLimited(budget) => {
+                ApiError::rate_limited(budget, "Too many requests for this account")
+            }
+            UserError::Internal(err) => ApiError::internal(err),
             UserError::Db(err) => err.into(),
         }
     }

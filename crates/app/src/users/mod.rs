@@ -5,6 +5,7 @@ pub mod dto;
 pub mod email;
 pub mod error;
 pub mod export;
+pub mod jobs;
 pub mod repo;
 pub mod routes;
 pub mod service;

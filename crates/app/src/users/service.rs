@@ -6,6 +6,7 @@ use entity::user;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, IntoActiveModel};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::dto::{ListUsersQuery, UpdateMeRequest, UserDto};
@@ -21,7 +22,7 @@ use crate::auth::repo::sessions;
 use crate::auth::session_state;
 use crate::platform::error::ApiError;
 use crate::platform::pagination::{Page, PageRequest, PageStart};
-use crate::platform::{clock, db};
+use crate::platform::{clock, db, outbox};
 
 pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<user::Model>, DbErr> {
     repo::find_by_id(conn, id).await
@@ -82,14 +83,64 @@ pub async fn get(app: &AppState, id: Uuid) -> Result<UserDto, UserError> {
         .ok_or(UserError::NotFound)
 }
 
-/// Updates name and/or email. A new email must be free, is no longer verified, and gets a
-/// verification email; links sent to the old address stop working.
+/// Sent to the previous address after an email change, so a takeover does not go unnoticed.
+pub const EMAIL_CHANGED: &str = "user:email_changed";
+
+fn rate_limited_or_internal(err: AuthError) -> UserError {
+    match err {
+        AuthError::RateLimited(budget) => UserError::RateLimited(budget),
+        other => UserError::Internal(other.into()),
+    }
+}
+
+/// Checks the account's password for a sensitive change, within the account's budget of
+/// password checks.
+async fn confirm_password(
+    app: &AppState,
+    account: &user::Model,
+    password: Option<String>,
+) -> Result<(), UserError> {
+    let password = password.ok_or(UserError::PasswordRequired)?;
+    crate::auth::service::limit_password_checks(app, account.id)
+        .await
+        .map_err(rate_limited_or_internal)?;
+    let verified = app
+        .passwords
+        .verify(&SecretString::from(password), Some(&account.password_hash))
+        .await?;
+    if verified == Verified::No {
+        audit!("user.password_check_failed", user_id = %account.id);
+        return Err(UserError::InvalidCredentials);
+    }
+    Ok(())
+}
+
+/// Updates name and/or email. A new email needs the current password, must be free, is no
+/// longer verified and gets a verification email; the old address is told; every other
+/// session ends and links sent to the old address stop working, so a stolen access token
+/// cannot turn into the account.
 #[tracing::instrument(skip_all, fields(user.id = %user.user_id))]
 pub async fn update_me(
     app: &AppState,
     user: AuthUser,
     request: UpdateMeRequest,
 ) -> Result<UserDto, UserError> {
+    let account = find(&*app.db, user.user_id)
+        .await?
+        .ok_or(UserError::NotFound)?;
+    let new_email = request
+        .email
+        .as_deref()
+        .map(Email::normalize)
+        .filter(|email| email.as_str() != account.email);
+    if let Some(email) = &new_email {
+        confirm_password(app, &account, request.current_password).await?;
+        // The change mails a link to the new address: the same per-address budget as resends,
+        // so flipping an account between addresses cannot flood one of them.
+        crate::auth::service::limit_verification_mail(app, account.id, email)
+            .await
+            .map_err(rate_limited_or_internal)?;
+    }
     let now = clock::now();
     let txn = db::begin_write(&app.db).await?;
     let current = find(&txn, user.user_id).await?.ok_or(UserError::NotFound)?;
@@ -99,18 +150,14 @@ pub async fn update_me(
         changes.name = Set(name.map(|n| n.trim().to_owned()));
         changed = true;
     }
-    let mut email_changed = false;
-    if let Some(email) = request.email {
-        let email = Email::normalize(&email);
-        if email.as_str() != current.email {
-            if repo::find_by_email(&txn, &email).await?.is_some() {
-                return Err(UserError::EmailTaken);
-            }
-            changes.email = Set(email.as_str().to_owned());
-            changes.email_verified = Set(false);
-            email_changed = true;
-            changed = true;
+    let new_email = new_email.filter(|email| email.as_str() != current.email);
+    if let Some(email) = &new_email {
+        if repo::find_by_email(&txn, email).await?.is_some() {
+            return Err(UserError::EmailTaken);
         }
+        changes.email = Set(email.as_str().to_owned());
+        changes.email_verified = Set(false);
+        changed = true;
     }
     if !changed {
         return Ok(UserDto::from(current));
@@ -119,15 +166,32 @@ pub async fn update_me(
     let updated = repo::update(&txn, changes)
         .await
         .map_err(email_taken_or_db)?;
-    if email_changed {
+    let mut revoked = Vec::new();
+    if new_email.is_some() {
         use crate::auth::repo::user_tokens::{self, TokenKind};
-        user_tokens::consume_all(&txn, user.user_id, TokenKind::EmailVerification, now).await?;
+        for kind in [TokenKind::EmailVerification, TokenKind::PasswordReset] {
+            user_tokens::consume_all(&txn, user.user_id, kind, now).await?;
+        }
+        revoked = sessions::revoke(
+            &txn,
+            user.user_id,
+            sessions::Revoke::AllExcept(user.session_id),
+            now,
+        )
+        .await?;
         crate::auth::service::verification::enqueue(&txn, user.user_id).await?;
+        outbox::enqueue(
+            &txn,
+            EMAIL_CHANGED,
+            &json!({ "userId": user.user_id, "previousEmail": current.email }),
+        )
+        .await?;
     }
     txn.commit().await?;
-    if email_changed {
+    if new_email.is_some() {
+        session_state::forget(app, &revoked).await;
         app.wake_outbox_relay();
-        audit!("user.email_changed", user_id = %user.user_id);
+        audit!("user.email_changed", user_id = %user.user_id, sessions_revoked = revoked.len());
     }
     Ok(UserDto::from(updated))
 }
@@ -138,7 +202,7 @@ pub async fn delete_me(app: &AppState, user: AuthUser, password: String) -> Resu
     let account = find(&*app.db, user.user_id)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    crate::auth::service::limit_account(app, &Email::normalize(&account.email)).await?;
+    crate::auth::service::limit_password_checks(app, user.user_id).await?;
     let verified = app
         .passwords
         .verify(&SecretString::from(password), Some(&account.password_hash))

@@ -158,7 +158,7 @@ async fn injection_strings_in_profile_search_and_paths_are_harmless() {
         let updated = app
             .put("/api/users/me")
             .bearer(&user.access)
-            .json(&json!({ "name": payload, "email": email }))
+            .json(&json!({ "name": payload, "email": email, "currentPassword": PASSWORD }))
             .send()
             .await;
         updated.assert_status(200);

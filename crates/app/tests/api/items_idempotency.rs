@@ -163,6 +163,7 @@ async fn a_key_still_in_flight_is_409_until_its_lease_runs_out() {
         response_status: Set(None),
         response_body: Set(None),
         response_headers: Set(None),
+        response_bytes: Set(0),
         locked_until: Set(now + TimeDelta::minutes(1)),
         created_at: Set(now),
         expires_at: Set(now + TimeDelta::hours(24)),

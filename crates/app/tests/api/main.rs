@@ -7,6 +7,12 @@
 
 mod helpers;
 
+mod attack_budgets;
+mod attack_email_change;
+mod attack_input;
+mod attack_resend;
+mod attack_storage;
+
 mod auth_attacks;
 mod auth_audit;
 mod auth_flows;

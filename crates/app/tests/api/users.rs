@@ -128,7 +128,7 @@ async fn changing_the_email_resets_verification_and_sends_a_new_link() {
     let changed = update_me(
         &app,
         &user,
-        json!({ "email": format!(" {} ", new_email.to_uppercase()) }),
+        json!({ "email": format!(" {} ", new_email.to_uppercase()), "currentPassword": PASSWORD }),
     )
     .await;
     changed.assert_status(200);
@@ -153,9 +153,13 @@ async fn a_verification_link_sent_to_the_old_address_dies_with_the_change() {
     let app = TestApp::spawn().await;
     let user = app.register().await;
     let old_link = token_in(&app.wait_for_email(&user.email, "Confirm").await);
-    update_me(&app, &user, json!({ "email": unique_email("new") }))
-        .await
-        .assert_status(200);
+    update_me(
+        &app,
+        &user,
+        json!({ "email": unique_email("new"), "currentPassword": PASSWORD }),
+    )
+    .await
+    .assert_status(200);
     app.post("/api/auth/verify-email")
         .json(&json!({ "token": old_link }))
         .send()
@@ -172,7 +176,7 @@ async fn changing_to_a_taken_email_is_409() {
     let response = update_me(
         &app,
         &user,
-        json!({ "email": other.email.to_uppercase(), "name": "X" }),
+        json!({ "email": other.email.to_uppercase(), "name": "X", "currentPassword": PASSWORD }),
     )
     .await;
     response.assert_error(409, "EMAIL_TAKEN");

@@ -23,8 +23,7 @@ pub async fn change_password(
     let account = users::service::find(&*app.db, user.user_id)
         .await?
         .ok_or(AuthError::InvalidCredentials)?;
-    // A stolen access token must not allow unlimited guesses of the password.
-    super::limit_account(app, &Email::normalize(&account.email)).await?;
+    super::limit_password_checks(app, user.user_id).await?;
     let current = SecretString::from(request.current_password);
     let verified = app
         .passwords

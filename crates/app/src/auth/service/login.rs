@@ -1,7 +1,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
-use super::{ClientInfo, limit_account, open_session, throttle_key, token_response};
+use super::{ClientInfo, limit_attempts_on, open_session, throttle_key, token_response};
 use crate::app::AppState;
 use crate::audit;
 use crate::auth::dto::{LoginRequest, TokenResponse};
@@ -42,7 +42,7 @@ pub async fn login(
     client: ClientInfo,
 ) -> Result<TokenResponse, AuthError> {
     let email = Email::normalize(&request.email);
-    limit_account(app, &email).await?;
+    limit_attempts_on(app, &email).await?;
     let key = throttle_key(&email);
     // A locked account is refused before any hashing: locked attempts cost nothing.
     if let Some(retry_after_secs) = active_lock(&*app.db, &key, clock::now()).await? {

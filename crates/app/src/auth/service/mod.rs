@@ -97,17 +97,41 @@ pub(crate) fn throttle_key(email: &Email) -> String {
     hex::encode(Sha256::digest(format!("login:{email}").as_bytes()))
 }
 
-/// The per-account budget of the auth endpoints (`RATE_LIMIT_AUTH_PER_MIN`), on top of the
-/// per-IP one the middleware enforces: spreading attempts over many addresses does not help.
-pub async fn limit_account(app: &AppState, email: &Email) -> Result<(), AuthError> {
-    let key = throttle_key(email);
-    let limit = app.config.rate_limits.auth_per_min;
-    match crate::platform::rate_limit::hit(app, "auth-account", &key, limit).await {
-        Some(budget) if budget.exceeded => Err(AuthError::RateLimited {
-            retry_after_secs: budget.reset_secs,
-        }),
+/// Counts one request against `limit` per minute under `tier`/`id`; over it, `RateLimited`
+/// with that budget (a cache failure lets the request through).
+async fn limit(app: &AppState, tier: &str, id: &str, limit: u64) -> Result<(), AuthError> {
+    match crate::platform::rate_limit::hit(app, tier, id, limit).await {
+        Some(budget) if budget.exceeded() => Err(AuthError::RateLimited(budget)),
         _ => Ok(()),
     }
+}
+
+/// Anonymous attempts against an account (login, reset-password), on top of the per-IP budget
+/// the middleware enforces: spreading attempts over many addresses does not help. Keyed by the
+/// email's hash, so it works the same for addresses without an account.
+pub async fn limit_attempts_on(app: &AppState, email: &Email) -> Result<(), AuthError> {
+    let limit_per_min = app.config.rate_limits.auth_per_min;
+    limit(app, "auth-account", &throttle_key(email), limit_per_min).await
+}
+
+/// Password checks behind an access token (change-password, account deletion, email change):
+/// a stolen token must not allow unlimited guesses. A budget of its own, keyed by the user,
+/// so that strangers failing logins against the address never lock its owner out of these.
+pub async fn limit_password_checks(app: &AppState, user_id: uuid::Uuid) -> Result<(), AuthError> {
+    let limit_per_min = app.config.rate_limits.auth_per_min;
+    limit(app, "account", &user_id.to_string(), limit_per_min).await
+}
+
+/// Verification mails: per account and per address, so that nobody can point an account at
+/// a stranger's address and flood it.
+pub async fn limit_verification_mail(
+    app: &AppState,
+    user_id: uuid::Uuid,
+    email: &Email,
+) -> Result<(), AuthError> {
+    let limit_per_min = app.config.rate_limits.auth_per_min;
+    limit(app, "verify-user", &user_id.to_string(), limit_per_min).await?;
+    limit(app, "verify-address", &throttle_key(email), limit_per_min).await
 }
 
 /// Refuses passwords that break the policy, naming the field.

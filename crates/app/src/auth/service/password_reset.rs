@@ -18,7 +18,7 @@ pub const PASSWORD_RESET_REQUESTED: &str = "auth:password_reset_requested";
 #[tracing::instrument(skip_all)]
 pub async fn request(app: &AppState, email: &str) -> Result<(), AuthError> {
     let email = Email::normalize(email);
-    super::limit_account(app, &email).await?;
+    super::limit_attempts_on(app, &email).await?;
     let txn = db::begin_write(&app.db).await?;
     outbox::enqueue(
         &txn,

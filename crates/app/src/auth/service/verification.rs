@@ -7,7 +7,7 @@ use crate::auth::extract::AuthUser;
 use crate::auth::repo::user_tokens::{self, TokenKind};
 use crate::auth::tokens;
 use crate::platform::{clock, db, outbox};
-use crate::users;
+use crate::users::{self, Email};
 
 pub const EMAIL_VERIFICATION_REQUESTED: &str = "auth:email_verification_requested";
 
@@ -35,10 +35,13 @@ pub async fn verify(app: &AppState, token: &str) -> Result<(), AuthError> {
 /// Queues another verification email, unless the address is verified already.
 #[tracing::instrument(skip_all, fields(user.id = %user.user_id))]
 pub async fn resend(app: &AppState, user: AuthUser) -> Result<(), AuthError> {
-    let account = users::service::find(&*app.db, user.user_id).await?;
-    if account.is_none_or(|a| a.email_verified) {
+    let Some(account) = users::service::find(&*app.db, user.user_id).await? else {
+        return Ok(());
+    };
+    if account.email_verified {
         return Ok(());
     }
+    super::limit_verification_mail(app, user.user_id, &Email::normalize(&account.email)).await?;
     let txn = db::begin_write(&app.db).await?;
     enqueue(&txn, user.user_id).await?;
     txn.commit().await?;

@@ -15,6 +15,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use memory::MemoryCache;
+
+use crate::platform::rate_limit::gcra::{Outcome, Rate};
 pub use redis::RedisCache;
 
 /// What `/health` reports about the cache backend.
@@ -31,9 +33,9 @@ pub trait Cache: Send + Sync {
     async fn get(&self, key: &str) -> Option<Vec<u8>>;
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration);
     async fn delete(&self, keys: &[String]);
-    /// Adds one to a counter that expires `ttl` after its first increment; `None` when the
-    /// cache cannot answer (callers then fail open).
-    async fn increment(&self, key: &str, ttl: Duration) -> Option<u64>;
+    /// One request against the GCRA budget `rate` kept under `key`, decided atomically;
+    /// `None` when the cache cannot answer (callers then fail open).
+    async fn throttle(&self, key: &str, rate: Rate) -> Option<Outcome>;
     async fn status(&self) -> CacheStatus;
 }
 

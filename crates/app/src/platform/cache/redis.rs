@@ -1,3 +1,4 @@
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -5,6 +6,28 @@ use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{Cache, CacheStatus};
+use crate::platform::rate_limit::gcra::{Outcome, Rate};
+
+/// `gcra::check`, run atomically in Redis with Redis's own clock, so that every instance
+/// decides against the same time. Returns `{1, ahead_us}` when admitted, `{0, wait_us}` when not.
+static GCRA: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local emission = tonumber(ARGV[1])
+local period = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local ahead = tat + emission - now
+if ahead > period then
+  return {0, ahead - period}
+end
+redis.call('SET', KEYS[1], tat + emission, 'PX', math.ceil(ahead / 1000) + 1000)
+return {1, ahead}
+",
+    )
+});
 
 /// Redis-backed cache shared by every instance. Keys are namespaced with `REDIS_PREFIX`.
 #[derive(Clone)]
@@ -79,24 +102,23 @@ impl Cache for RedisCache {
         }
     }
 
-    async fn increment(&self, key: &str, ttl: Duration) -> Option<u64> {
+    async fn throttle(&self, key: &str, rate: Rate) -> Option<Outcome> {
         let mut conn = self.conn.clone();
-        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let key = self.key(key);
-        // One round trip, atomically: the expiry is set by the first increment only.
-        let result: redis::RedisResult<(u64, i64)> = redis::pipe()
-            .atomic()
-            .incr(&key, 1u64)
-            .cmd("PEXPIRE")
-            .arg(&key)
-            .arg(millis)
-            .arg("NX")
-            .query_async(&mut conn)
+        let result: redis::RedisResult<(i64, i64)> = GCRA
+            .key(self.key(key))
+            .arg(rate.emission_us())
+            .arg(rate.period_us)
+            .invoke_async(&mut conn)
             .await;
         match result {
-            Ok((count, _)) => Some(count),
+            Ok((1, ahead)) => Some(Outcome::Allowed {
+                ahead_us: u64::try_from(ahead).unwrap_or(0),
+            }),
+            Ok((_, wait)) => Some(Outcome::Denied {
+                wait_us: u64::try_from(wait).unwrap_or(0),
+            }),
             Err(err) => {
-                tracing::warn!(error = %err, "cache counter failed; not rate limiting");
+                tracing::warn!(error = %err, "rate-limit check failed; not rate limiting");
                 None
             }
         }

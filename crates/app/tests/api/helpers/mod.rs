@@ -316,6 +316,12 @@ impl TestApp {
             .await
     }
 
+    /// A failed login for a fresh address: counts in the per-IP tier only.
+    pub async fn login_as_stranger(&self) -> TestResponse {
+        let email = format!("stranger-{}@example.com", Uuid::new_v4().simple());
+        self.login(&email, "wrong password").await
+    }
+
     /// An administrator, created directly through the service the CLI uses.
     pub async fn admin(&self) -> TestUser {
         let email = format!("admin-{}@example.com", Uuid::new_v4().simple());

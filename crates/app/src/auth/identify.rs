@@ -1,0 +1,46 @@
+//! Resolves the caller of an `/api` request once, before the rate limiter: a valid access
+//! token whose session is live makes it a user's request (counted in the user's budget);
+//! anything else stays anonymous. The result is handed to the `AuthUser` extractor so the
+//! token and the session are checked once per request.
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::extract::{AuthUser, bearer_token};
+use super::session_state;
+use crate::app::AppState;
+use crate::platform::rate_limit::UserBudget;
+
+/// What [`identify`] found out about the request's access token.
+#[derive(Debug, Clone, Copy)]
+pub enum Caller {
+    Live(AuthUser),
+    /// A valid signature on a session that is revoked, expired or gone.
+    Dead,
+}
+
+pub async fn identify(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/api/")
+        && let Some(claims) = bearer_token(request.headers()).and_then(|t| app.jwt.verify(t))
+    {
+        // A database error leaves the request unresolved: the extractor asks again and
+        // answers 503 if it still fails.
+        match session_state::lookup(&app, claims.sid, claims.sub).await {
+            Ok(Some(live)) => {
+                let user = AuthUser {
+                    user_id: claims.sub,
+                    session_id: claims.sid,
+                    role: live.role,
+                };
+                request.extensions_mut().insert(UserBudget(user.user_id));
+                request.extensions_mut().insert(Caller::Live(user));
+            }
+            Ok(None) => {
+                request.extensions_mut().insert(Caller::Dead);
+            }
+            Err(err) => tracing::debug!(error = %err, "session lookup failed; resolved later"),
+        }
+    }
+    next.run(request).await
+}
