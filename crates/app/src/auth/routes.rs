@@ -24,7 +24,7 @@ fn tokens(status: StatusCode, body: TokenResponse) -> Response {
 }
 
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1..255 characters; a retry with the same key and body replays the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1..255 characters; a retry with the same key and body from the same client address replays the first answer for 24 h. Stored responses count against a per-address cap (`IDEMPOTENCY_MAX_BYTES_PER_USER`, default 10 MiB): past it the oldest are dropped, and a retry with a dropped key runs again")),
     responses(
         (status = 201, description = "Account created and logged in", body = TokenResponse),
         (status = 400, description = "Invalid input or refused password", body = ErrorBody),

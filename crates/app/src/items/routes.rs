@@ -36,7 +36,7 @@ pub async fn list_items(
 
 #[utoipa::path(post, path = "/api/data", tag = "data", security(("bearer" = [])),
     request_body = ItemInput,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1..255 characters; executed once per user and key for 24 h")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1..255 characters; executed once per user and key for 24 h. Stored responses count against a per-user cap (`IDEMPOTENCY_MAX_BYTES_PER_USER`, default 10 MiB): past it the oldest are dropped, and a retry with a dropped key runs again")),
     responses(
         (status = 201, description = "Created; `Location` and `ETag` set", body = ItemDto),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -125,7 +125,7 @@ pub async fn delete_item(
 
 #[utoipa::path(post, path = "/api/data/batch", tag = "data", security(("bearer" = [])),
     request_body = BatchRequest,
-    params(BatchQuery, ("Idempotency-Key" = Option<String>, Header)),
+    params(BatchQuery, ("Idempotency-Key" = Option<String>, Header, description = "1..255 characters; executed once per user and key for 24 h. Stored responses count against a per-user cap (`IDEMPOTENCY_MAX_BYTES_PER_USER`, default 10 MiB): past it the oldest are dropped, and a retry with a dropped key runs again")),
     responses(
         (status = 200, description = "Every operation's result (all succeeded when atomic)", body = BatchResponse),
         (status = 400, description = "Invalid input, or (atomic) the failing operation's error, its index in `details`", body = ErrorBody),

@@ -21,10 +21,20 @@ pub async fn get_me(State(app): State<AppState>, user: AuthUser) -> ApiResult<Js
     Ok(Json(service::get(&app, user.user_id).await?))
 }
 
+/// Update your profile
+///
+/// Changes `name` and/or `email`; absent fields stay as they are. Changing `email` requires
+/// `currentPassword` (missing: `400`; wrong: `401 INVALID_CREDENTIALS`, counted against the
+/// account's budget of password checks, `RATE_LIMIT_AUTH_PER_MIN`), resets `emailVerified`,
+/// mails a verification link to the new address and a notice to the old one, ends every other
+/// session of the account, and invalidates reset and verification links mailed before.
 #[utoipa::path(put, path = "/api/users/me", tag = "users", security(("bearer" = [])),
     request_body = UpdateMeRequest,
-    responses((status = 200, body = UserDto), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 409, description = "`EMAIL_TAKEN`", body = ErrorBody)))]
+    responses((status = 200, body = UserDto),
+        (status = 400, description = "Invalid input, or `currentPassword` missing for an email change", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`, or `INVALID_CREDENTIALS`: wrong `currentPassword`", body = ErrorBody),
+        (status = 409, description = "`EMAIL_TAKEN`", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: too many password checks for this account, or too many links mailed to the new address", body = ErrorBody)))]
 pub async fn update_me(
     State(app): State<AppState>,
     user: AuthUser,
