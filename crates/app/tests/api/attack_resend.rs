@@ -39,14 +39,16 @@ async fn resend_is_limited_and_each_link_replaces_the_previous_one() {
         .env("TRUST_PROXY", "1")
         .spawn()
         .await;
-    let attacker = register_from(&app, 1).await;
+    // The attacker's own account, on the victim's address (never verified).
     let victim_address = unique_email("victim");
-    app.put("/api/users/me")
-        .bearer(&attacker.access)
-        .json(&json!({ "email": victim_address, "currentPassword": PASSWORD }))
+    let registered = app
+        .post("/api/auth/register")
+        .header("x-forwarded-for", &from(1))
+        .json(&json!({ "email": victim_address, "password": PASSWORD }))
         .send()
-        .await
-        .assert_status(200);
+        .await;
+    registered.assert_status(201);
+    let attacker = TestUser::from_tokens(&registered.json, &victim_address, PASSWORD);
     let mut statuses = Vec::new();
     for _ in 0..50 {
         let response = app
@@ -63,7 +65,7 @@ async fn resend_is_limited_and_each_link_replaces_the_previous_one() {
         .into_iter()
         .filter(|m| m.to == victim_address)
         .collect::<Vec<_>>();
-    // The change's own link plus what is left of the budget of 3.
+    // The registration's own link plus what is left of the budget of 3.
     assert!(mails.len() <= 3, "{} mails to the victim", mails.len());
     assert_eq!(
         statuses.iter().filter(|s| **s == 202).count(),
