@@ -8,12 +8,14 @@ use axum::Router;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::password::PasswordHasher;
 use crate::auth::tokens::{self, JwtKeys};
 use crate::platform::cache::{MemoryCache, RedisCache, SharedCache};
 use crate::platform::config::Config;
 use crate::platform::db::{self, Db};
+use crate::platform::http_server;
 use crate::platform::mail::{LogMailer, SharedMailer};
 use crate::platform::pagination::CursorCodec;
 use crate::platform::worker::Worker;
@@ -140,29 +142,16 @@ impl Server {
         } = self;
         let worker = state.config.jobs_in_process.then(|| state.start_worker());
         let grace = state.config.shutdown_timeout;
-        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stopping_tx.send(());
-        });
-        let deadline = async move {
-            if stopping_rx.await.is_ok() {
-                tokio::time::sleep(grace).await;
-            } else {
-                std::future::pending::<()>().await;
+        let stop = CancellationToken::new();
+        let signal = {
+            let stop = stop.clone();
+            async move {
+                shutdown.await;
+                stop.cancel();
             }
         };
-        tokio::select! {
-            result = server => result.context("HTTP server failed")?,
-            () = deadline => tracing::warn!(
-                timeout_secs = grace.as_secs(),
-                "in-flight requests still running at SHUTDOWN_TIMEOUT_SECS; closing them"
-            ),
-        }
+        let server = http_server::serve(listener, router, state.config.connections, stop, grace);
+        tokio::join!(signal, server);
         tracing::info!("HTTP server stopped");
         if let Some(worker) = worker {
             worker.stop(grace).await;

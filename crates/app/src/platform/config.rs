@@ -9,6 +9,10 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+mod listeners;
+
+pub use listeners::ConnectionConfig;
+
 /// Where the process runs; production refuses unsafe settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppEnv {
@@ -44,6 +48,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub jobs_in_process: bool,
     pub shutdown_timeout: Duration,
+    pub connections: ConnectionConfig,
 }
 
 pub struct DatabaseConfig {
@@ -326,6 +331,7 @@ impl Vars {
         };
         let jobs_in_process = self.flag("JOBS_IN_PROCESS", true);
         let shutdown_timeout = self.secs("SHUTDOWN_TIMEOUT_SECS", 30, 1, 3600);
+        let connections = self.connections();
         Config {
             app_env,
             host,
@@ -346,6 +352,7 @@ impl Vars {
             mail,
             jobs_in_process,
             shutdown_timeout,
+            connections,
         }
     }
 

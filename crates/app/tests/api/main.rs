@@ -16,6 +16,7 @@ mod auth_password;
 mod auth_sessions;
 mod auth_support;
 mod auth_tokens;
+mod connections;
 mod errors;
 mod health;
 mod items_batch;
