@@ -18,7 +18,7 @@ use crate::operations::{health, metrics};
 use crate::platform::openapi::{self, ApiDoc};
 use crate::platform::request_context::{self, RequestContextConfig};
 use crate::platform::security_headers::{self, SecurityHeadersConfig};
-use crate::platform::{app_version, cors, rate_limit};
+use crate::platform::{app_version, cors, http_limits, rate_limit};
 use crate::users::routes as users;
 
 /// The routes with their OpenAPI description. Used by [`build`] and to print the document.
@@ -86,7 +86,8 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
         .method_not_allowed_fallback(request_context::method_not_allowed_fallback);
 
     // Layers run outside-in in the reverse order of the calls below: request context first
-    // (ids, logging, metrics, panics, timeouts), the body limit last.
+    // (ids, logging, metrics, panics, timeouts), then the security headers and CORS, so that
+    // the head limits' refusals carry all three; the body limit last.
     let mut router = routes
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
         .layer(middleware::from_fn_with_state(
@@ -98,7 +99,8 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
-        .layer(CompressionLayer::new().gzip(true).br(true));
+        .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(middleware::from_fn(http_limits::limit_request_head));
     if let Some(cors) = cors::layer(&config.http.cors_origins) {
         router = router.layer(cors);
     }

@@ -10,6 +10,7 @@ pub mod cors;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod http_limits;
 pub mod http_server;
 pub mod idempotency;
 pub mod mail;

@@ -19,6 +19,7 @@ mod auth_tokens;
 mod connections;
 mod errors;
 mod health;
+mod http_limits;
 mod items_batch;
 mod items_crud;
 mod items_idempotency;
