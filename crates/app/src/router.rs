@@ -15,6 +15,7 @@ use crate::app::AppState;
 use crate::auth::routes as auth;
 use crate::items::routes as items;
 use crate::operations::{health, metrics};
+use crate::platform::config::Config;
 use crate::platform::openapi::{self, ApiDoc};
 use crate::platform::request_context::{self, RequestContextConfig};
 use crate::platform::security_headers::{self, SecurityHeadersConfig};
@@ -104,6 +105,24 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
     if let Some(cors) = cors::layer(&config.http.cors_origins) {
         router = router.layer(cors);
     }
+    with_outer_layers(router, &config)
+}
+
+/// The router of the `METRICS_ADDR` listener: `/metrics` and nothing else.
+pub fn metrics_listener(state: AppState) -> Router {
+    crate::platform::metrics::handle();
+    let config = state.config.clone();
+    let routes = Router::new()
+        .route("/metrics", get(metrics::metrics_listener))
+        .fallback(request_context::not_found_fallback)
+        .method_not_allowed_fallback(request_context::method_not_allowed_fallback)
+        .with_state(state)
+        .layer(middleware::from_fn(http_limits::limit_request_head));
+    with_outer_layers(routes, &config)
+}
+
+/// Request context and security headers, around everything either listener answers.
+fn with_outer_layers(router: Router, config: &Config) -> Router {
     router
         .layer(middleware::from_fn_with_state(
             SecurityHeadersConfig {

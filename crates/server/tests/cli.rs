@@ -132,6 +132,7 @@ fn db_reset_is_refused_in_production_and_needs_confirmation_elsewhere() {
     let production = aios(dir.path())
         .env("APP_ENV", "production")
         .env("JWT_SECRET", SECRET)
+        .env("METRICS_TOKEN", "scrape-token")
         .args(["db", "reset", "--yes"])
         .output()
         .unwrap();
@@ -260,4 +261,31 @@ fn sigterm_lets_an_in_flight_request_finish_and_exits_zero() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn production_refuses_to_start_with_metrics_open_to_everyone() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = aios(dir.path())
+        .env("APP_ENV", "production")
+        .env("JWT_SECRET", SECRET)
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(15) {
+            child.kill().unwrap();
+            let _ = child.wait();
+            panic!("the server started with neither METRICS_TOKEN nor METRICS_ADDR");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("METRICS_TOKEN"), "{}", text(&output));
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -41,6 +41,8 @@ pub struct Config {
     pub log_level: String,
     pub log_format: LogFormat,
     pub metrics_token: Option<SecretString>,
+    /// When set, `/metrics` is served on this address only, not on `HOST:PORT`.
+    pub metrics_addr: Option<SocketAddr>,
     pub admin: Option<AdminBootstrap>,
     pub min_app_version: Option<semver::Version>,
     pub items: ItemsConfig,
@@ -297,6 +299,7 @@ impl Vars {
             }
         };
         let metrics_token = self.secret("METRICS_TOKEN");
+        let metrics_addr = self.metrics_addr(production, metrics_token.is_some());
         let admin = self.admin();
         let min_app_version = self
             .raw("MIN_APP_VERSION")
@@ -345,6 +348,7 @@ impl Vars {
             log_level,
             log_format,
             metrics_token,
+            metrics_addr,
             admin,
             min_app_version,
             items,
@@ -540,18 +544,23 @@ mod tests {
 
     #[test]
     fn production_requires_a_long_jwt_secret() {
-        let found = issues(&[("APP_ENV", "production")]);
+        let found = issues(&[("APP_ENV", "production"), ("METRICS_TOKEN", "t")]);
         assert_eq!(
             found.iter().map(|i| i.var).collect::<Vec<_>>(),
             ["JWT_SECRET"]
         );
-        let found = issues(&[("NODE_ENV", "production"), ("JWT_SECRET", "short")]);
+        let found = issues(&[
+            ("NODE_ENV", "production"),
+            ("JWT_SECRET", "short"),
+            ("METRICS_TOKEN", "t"),
+        ]);
         assert_eq!(
             found.iter().map(|i| i.var).collect::<Vec<_>>(),
             ["JWT_SECRET"]
         );
         let long = "x".repeat(32);
-        assert!(issues(&[("APP_ENV", "production"), ("JWT_SECRET", &long)]).is_empty());
+        let metrics = ("METRICS_TOKEN", "t");
+        assert!(issues(&[("APP_ENV", "production"), ("JWT_SECRET", &long), metrics]).is_empty());
     }
 
     #[test]

@@ -58,6 +58,7 @@ pub async fn request_context(
     }
     let method = request.method().clone();
     // The route template, never the raw path: raw paths carry ids and would explode metrics.
+    // The fallback (any unknown path) has no `MatchedPath`; a 405 has its path's template.
     let route = request
         .extensions()
         .get::<MatchedPath>()

@@ -29,6 +29,7 @@ mod items_plans;
 mod items_support;
 mod items_sync;
 mod logging;
+mod metrics;
 mod openapi;
 mod operations;
 mod outage;

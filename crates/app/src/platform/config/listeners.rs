@@ -1,5 +1,7 @@
-//! The settings of the HTTP listeners: connection timeouts and limits.
+//! The settings of the HTTP listeners: connection timeouts and limits, and the separate
+//! metrics listener.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::Vars;
@@ -23,6 +25,29 @@ impl Vars {
             // send a request on a connection the server is closing.
             idle_timeout: self.secs("HTTP_IDLE_TIMEOUT_SECS", 75, 1, 3600),
             max_connections: self.ranged("MAX_CONNECTIONS", 10_000, 1, 1_000_000) as usize,
+        }
+    }
+
+    /// `METRICS_ADDR`. Production refuses a `/metrics` anyone can read: on the public port it
+    /// needs `METRICS_TOKEN`; on its own listener it is as private as that address.
+    pub(super) fn metrics_addr(&mut self, production: bool, token_set: bool) -> Option<SocketAddr> {
+        let raw = self.raw("METRICS_ADDR").map(str::to_owned);
+        if production && !token_set && raw.is_none() {
+            self.fail(
+                "METRICS_TOKEN",
+                "is required in production, unless METRICS_ADDR serves /metrics on a separate \
+                 (private) address",
+            );
+        }
+        let raw = raw?;
+        match raw.parse::<SocketAddr>() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                let message =
+                    format!("expected an address and port like 127.0.0.1:9100, got {raw:?}");
+                self.fail("METRICS_ADDR", message);
+                None
+            }
         }
     }
 }
@@ -76,6 +101,28 @@ mod tests {
                 "HTTP_IDLE_TIMEOUT_SECS",
                 "MAX_CONNECTIONS"
             ]
+        );
+    }
+
+    #[test]
+    fn production_needs_a_metrics_token_or_a_separate_metrics_listener() {
+        let secret = "x".repeat(32);
+        let production = [("APP_ENV", "production"), ("JWT_SECRET", secret.as_str())];
+        assert_eq!(failing(&production), ["METRICS_TOKEN"]);
+        let with = |extra: (&'static str, &'static str)| {
+            let mut vars = production.to_vec();
+            vars.push(extra);
+            failing(&vars)
+        };
+        assert!(with(("METRICS_TOKEN", "scrape-token")).is_empty());
+        assert!(with(("METRICS_ADDR", "127.0.0.1:9100")).is_empty());
+        assert_eq!(with(("METRICS_ADDR", "localhost")), ["METRICS_ADDR"]);
+        assert!(failing(&[]).is_empty(), "development keeps /metrics open");
+
+        let config = parse(&[("METRICS_ADDR", "127.0.0.1:9100")]).ok();
+        assert_eq!(
+            config.and_then(|c| c.metrics_addr),
+            "127.0.0.1:9100".parse().ok()
         );
     }
 }
