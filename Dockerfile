@@ -2,10 +2,12 @@
 #
 # aios-server image: `docker build -t aios-server .`
 #
-#   docker run -p 3000:3000 -e JWT_SECRET="$(openssl rand -base64 48)" -v aios-data:/data aios-server
+#   docker run -p 3000:3000 -e JWT_SECRET="$(openssl rand -base64 48)" \
+#     -e METRICS_TOKEN="$(openssl rand -hex 32)" -v aios-data:/data aios-server
 #
 # Serves on port 3000 with SQLite in the /data volume, unless DATABASE_URL names a PostgreSQL
-# database. APP_ENV is production, so JWT_SECRET (at least 32 bytes) is required. The same image
+# database. APP_ENV is production, so JWT_SECRET (at least 32 bytes) is required, and so is
+# METRICS_TOKEN (or METRICS_ADDR, to serve /metrics on a separate address). The same image
 # runs the other commands: `docker run ... aios-server worker`, `... migrate`, `... db check`.
 # Needs BuildKit (the default builder since Docker 23) for the cache mounts below.
 

@@ -8,12 +8,14 @@ use axum::Router;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::password::PasswordHasher;
 use crate::auth::tokens::{self, JwtKeys};
 use crate::platform::cache::{MemoryCache, RedisCache, SharedCache};
-use crate::platform::config::Config;
+use crate::platform::config::{Config, ConnectionConfig};
 use crate::platform::db::{self, Db};
+use crate::platform::http_server;
 use crate::platform::mail::{LogMailer, SharedMailer};
 use crate::platform::pagination::CursorCodec;
 use crate::platform::worker::Worker;
@@ -101,8 +103,13 @@ impl AppState {
 pub struct Server {
     listener: TcpListener,
     router: Router,
+    /// The `METRICS_ADDR` listener and its router, when configured.
+    metrics: Option<(TcpListener, Router)>,
     pub state: AppState,
 }
+
+/// Scrapers are few; the cap only keeps the metrics listener from costing many descriptors.
+const METRICS_MAX_CONNECTIONS: usize = 64;
 
 impl Server {
     pub async fn bind(state: AppState) -> anyhow::Result<Self> {
@@ -116,15 +123,33 @@ impl Server {
             format!("cannot listen on {addr}: is another process using the port? (PORT, HOST)")
         })?;
         let router = crate::router::build_with(state.clone(), extra);
+        let metrics = match state.config.metrics_addr {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).await.with_context(|| {
+                    format!("cannot listen on {addr} for metrics (METRICS_ADDR)")
+                })?;
+                Some((listener, crate::router::metrics_listener(state.clone())))
+            }
+            None => None,
+        };
         Ok(Self {
             listener,
             router,
+            metrics,
             state,
         })
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
         Ok(self.listener.local_addr()?)
+    }
+
+    /// Where `/metrics` is served when `METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> anyhow::Result<Option<SocketAddr>> {
+        match &self.metrics {
+            Some((listener, _)) => Ok(Some(listener.local_addr()?)),
+            None => Ok(None),
+        }
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
@@ -136,33 +161,31 @@ impl Server {
         let Self {
             listener,
             router,
+            metrics,
             state,
         } = self;
         let worker = state.config.jobs_in_process.then(|| state.start_worker());
         let grace = state.config.shutdown_timeout;
-        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stopping_tx.send(());
-        });
-        let deadline = async move {
-            if stopping_rx.await.is_ok() {
-                tokio::time::sleep(grace).await;
-            } else {
-                std::future::pending::<()>().await;
+        let stop = CancellationToken::new();
+        let signal = {
+            let stop = stop.clone();
+            async move {
+                shutdown.await;
+                stop.cancel();
             }
         };
-        tokio::select! {
-            result = server => result.context("HTTP server failed")?,
-            () = deadline => tracing::warn!(
-                timeout_secs = grace.as_secs(),
-                "in-flight requests still running at SHUTDOWN_TIMEOUT_SECS; closing them"
-            ),
-        }
+        let limits = state.config.connections;
+        let metrics = async {
+            if let Some((listener, router)) = metrics {
+                let limits = ConnectionConfig {
+                    max_connections: limits.max_connections.min(METRICS_MAX_CONNECTIONS),
+                    ..limits
+                };
+                http_server::serve(listener, router, limits, stop.clone(), grace).await;
+            }
+        };
+        let server = http_server::serve(listener, router, limits, stop.clone(), grace);
+        tokio::join!(signal, server, metrics);
         tracing::info!("HTTP server stopped");
         if let Some(worker) = worker {
             worker.stop(grace).await;

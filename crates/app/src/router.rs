@@ -16,10 +16,11 @@ use crate::auth::identify;
 use crate::auth::routes as auth;
 use crate::items::routes as items;
 use crate::operations::{health, metrics};
+use crate::platform::config::Config;
 use crate::platform::openapi::{self, ApiDoc};
 use crate::platform::request_context::{self, RequestContextConfig};
 use crate::platform::security_headers::{self, SecurityHeadersConfig};
-use crate::platform::{app_version, cors, rate_limit};
+use crate::platform::{app_version, cors, http_limits, rate_limit};
 use crate::users::routes as users;
 
 /// The routes with their OpenAPI description. Used by [`build`] and to print the document.
@@ -88,7 +89,8 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
         .method_not_allowed_fallback(request_context::method_not_allowed_fallback);
 
     // Layers run outside-in in the reverse order of the calls below: request context first
-    // (ids, logging, metrics, panics, timeouts), the body limit last.
+    // (ids, logging, metrics, panics, timeouts), then the security headers and CORS, so that
+    // the head limits' refusals carry all three; the body limit last.
     let mut router = routes
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
         .layer(middleware::from_fn_with_state(
@@ -101,10 +103,29 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
-        .layer(CompressionLayer::new().gzip(true).br(true));
+        .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(middleware::from_fn(http_limits::limit_request_head));
     if let Some(cors) = cors::layer(&config.http.cors_origins) {
         router = router.layer(cors);
     }
+    with_outer_layers(router, &config)
+}
+
+/// The router of the `METRICS_ADDR` listener: `/metrics` and nothing else.
+pub fn metrics_listener(state: AppState) -> Router {
+    crate::platform::metrics::handle();
+    let config = state.config.clone();
+    let routes = Router::new()
+        .route("/metrics", get(metrics::metrics_listener))
+        .fallback(request_context::not_found_fallback)
+        .method_not_allowed_fallback(request_context::method_not_allowed_fallback)
+        .with_state(state)
+        .layer(middleware::from_fn(http_limits::limit_request_head));
+    with_outer_layers(routes, &config)
+}
+
+/// Request context and security headers, around everything either listener answers.
+fn with_outer_layers(router: Router, config: &Config) -> Router {
     router
         .layer(middleware::from_fn_with_state(
             SecurityHeadersConfig {

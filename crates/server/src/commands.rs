@@ -17,6 +17,9 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let server = Server::bind(state).await?;
     let addr = server.local_addr()?;
     tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "aios-server listening on http://{addr}");
+    if let Some(addr) = server.metrics_addr()? {
+        tracing::info!(%addr, "metrics on http://{addr}/metrics");
+    }
     server.run(shutdown::signal()).await?;
     Ok(ExitCode::SUCCESS)
 }

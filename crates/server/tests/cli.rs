@@ -12,7 +12,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aios-server");
-const SECRET: &str = "cli-test-secret-that-is-at-least-32-bytes-long";
+/// Random-looking, as production requires.
+const SECRET: &str = "c3Vx9QeT2rLm8ZpW4kBn7YhG1dFs6JaU0oXi5MvR";
 
 /// A command with a clean environment: a private data directory, no inherited configuration.
 fn aios(data_dir: &std::path::Path) -> Command {
@@ -132,12 +133,13 @@ fn db_reset_is_refused_in_production_and_needs_confirmation_elsewhere() {
     let production = aios(dir.path())
         .env("APP_ENV", "production")
         .env("JWT_SECRET", SECRET)
+        .env("METRICS_TOKEN", "scrape-token")
         .args(["db", "reset", "--yes"])
         .output()
         .unwrap();
-    assert!(!production.status.success());
+    assert_eq!(production.status.code(), Some(1), "{}", text(&production));
     assert!(
-        text(&production).contains("production"),
+        text(&production).contains("refused when APP_ENV=production"),
         "{}",
         text(&production)
     );
@@ -260,4 +262,31 @@ fn sigterm_lets_an_in_flight_request_finish_and_exits_zero() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn production_refuses_to_start_with_metrics_open_to_everyone() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = aios(dir.path())
+        .env("APP_ENV", "production")
+        .env("JWT_SECRET", SECRET)
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(15) {
+            child.kill().unwrap();
+            let _ = child.wait();
+            panic!("the server started with neither METRICS_TOKEN nor METRICS_ADDR");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("METRICS_TOKEN"), "{}", text(&output));
 }

@@ -7,17 +7,34 @@ use subtle::ConstantTimeEq;
 use crate::app::AppState;
 use crate::auth::extract::bearer_token;
 use crate::platform::error::ApiError;
+use crate::platform::request_context;
 
 #[utoipa::path(get, path = "/metrics", tag = "operations",
+    description = "On the main port unless `METRICS_ADDR` is set; then only on that address, \
+                   and the main port answers 404.",
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "Prometheus text exposition format", content_type = "text/plain"),
         (status = 401, description = "`METRICS_TOKEN` is set and the bearer token does not match",
             body = crate::platform::error::ErrorBody),
+        (status = 404, description = "`METRICS_ADDR` is set: metrics are served there",
+            body = crate::platform::error::ErrorBody),
     ))]
 pub async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    if app.config.metrics_addr.is_some() {
+        return request_context::not_found_fallback().await.into_response();
+    }
+    render(&app, &headers)
+}
+
+/// `/metrics` on the `METRICS_ADDR` listener.
+pub async fn metrics_listener(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    render(&app, &headers)
+}
+
+fn render(app: &AppState, headers: &HeaderMap) -> Response {
     if let Some(expected) = &app.config.metrics_token {
-        let presented = bearer_token(&headers).unwrap_or_default();
+        let presented = bearer_token(headers).unwrap_or_default();
         let matches: bool = presented
             .as_bytes()
             .ct_eq(expected.expose_secret().as_bytes())

@@ -3,11 +3,15 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
+
+mod listeners;
+
+pub use listeners::ConnectionConfig;
 
 /// Where the process runs; production refuses unsafe settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +44,8 @@ pub struct Config {
     pub log_level: String,
     pub log_format: LogFormat,
     pub metrics_token: Option<SecretString>,
+    /// When set, `/metrics` is served on this address only, not on `HOST:PORT`.
+    pub metrics_addr: Option<SocketAddr>,
     pub admin: Option<AdminBootstrap>,
     pub min_app_version: Option<semver::Version>,
     pub items: ItemsConfig,
@@ -47,6 +53,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub jobs_in_process: bool,
     pub shutdown_timeout: Duration,
+    pub connections: ConnectionConfig,
 }
 
 pub struct DatabaseConfig {
@@ -316,6 +323,7 @@ impl Vars {
             }
         };
         let metrics_token = self.secret("METRICS_TOKEN");
+        let metrics_addr = self.metrics_addr(production, metrics_token.is_some());
         let admin = self.admin();
         let min_app_version = self
             .raw("MIN_APP_VERSION")
@@ -350,6 +358,7 @@ impl Vars {
         };
         let jobs_in_process = self.flag("JOBS_IN_PROCESS", true);
         let shutdown_timeout = self.secs("SHUTDOWN_TIMEOUT_SECS", 30, 1, 3600);
+        let connections = self.connections();
         Config {
             app_env,
             host,
@@ -365,6 +374,7 @@ impl Vars {
             log_level,
             log_format,
             metrics_token,
+            metrics_addr,
             admin,
             min_app_version,
             items,
@@ -372,6 +382,7 @@ impl Vars {
             mail,
             jobs_in_process,
             shutdown_timeout,
+            connections,
         }
     }
 
@@ -570,18 +581,23 @@ mod tests {
 
     #[test]
     fn production_requires_a_long_jwt_secret() {
-        let found = issues(&[("APP_ENV", "production")]);
+        let found = issues(&[("APP_ENV", "production"), ("METRICS_TOKEN", "t")]);
         assert_eq!(
             found.iter().map(|i| i.var).collect::<Vec<_>>(),
             ["JWT_SECRET"]
         );
-        let found = issues(&[("NODE_ENV", "production"), ("JWT_SECRET", "short")]);
+        let found = issues(&[
+            ("NODE_ENV", "production"),
+            ("JWT_SECRET", "short"),
+            ("METRICS_TOKEN", "t"),
+        ]);
         assert_eq!(
             found.iter().map(|i| i.var).collect::<Vec<_>>(),
             ["JWT_SECRET"]
         );
         let random = "Zq3v8KpL2mXw9RtB4nYc7HsD1fGj6UeA0oIkPbNzQrVy";
-        assert!(issues(&[("APP_ENV", "production"), ("JWT_SECRET", random)]).is_empty());
+        let metrics = ("METRICS_TOKEN", "t");
+        assert!(issues(&[("APP_ENV", "production"), ("JWT_SECRET", random), metrics]).is_empty());
     }
 
     #[test]
@@ -591,7 +607,11 @@ mod tests {
             "password".repeat(5),
             "sunshinedragonfootballprincessmonkey".to_owned(),
         ] {
-            let found = issues(&[("APP_ENV", "production"), ("JWT_SECRET", &weak)]);
+            let found = issues(&[
+                ("APP_ENV", "production"),
+                ("JWT_SECRET", &weak),
+                ("METRICS_TOKEN", "t"),
+            ]);
             assert_eq!(found.len(), 1, "{weak}: {found:?}");
             assert_eq!(found[0].var, "JWT_SECRET");
             assert!(found[0].message.contains("guessable"), "{found:?}");
@@ -599,7 +619,14 @@ mod tests {
             assert!(issues(&[("JWT_SECRET", &weak)]).is_empty());
         }
         let hex = "9f86d081884c7d659a2feaa0c55ad015";
-        assert!(issues(&[("APP_ENV", "production"), ("JWT_SECRET", hex)]).is_empty());
+        assert!(
+            issues(&[
+                ("APP_ENV", "production"),
+                ("JWT_SECRET", hex),
+                ("METRICS_TOKEN", "t")
+            ])
+            .is_empty()
+        );
     }
 
     #[test]

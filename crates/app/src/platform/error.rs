@@ -24,6 +24,10 @@ pub enum ErrorCode {
     QuotaExceeded,
     NotFound,
     MethodNotAllowed,
+    /// The request target is over 8 KiB (414).
+    UriTooLong,
+    /// More than 100 header fields, or more than 16 KiB of them (431).
+    HeadersTooLarge,
     EmailTaken,
     IdempotencyInProgress,
     PreconditionFailed,
@@ -48,6 +52,8 @@ impl ErrorCode {
             Forbidden | QuotaExceeded => StatusCode::FORBIDDEN,
             NotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            UriTooLong => StatusCode::URI_TOO_LONG,
+            HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             EmailTaken | IdempotencyInProgress => StatusCode::CONFLICT,
             SyncExpired => StatusCode::GONE,
             PreconditionFailed => StatusCode::PRECONDITION_FAILED,

@@ -45,9 +45,11 @@ fn describe() {
     );
 }
 
+/// `route` must be a route template or a fixed word, never a raw path: every distinct label
+/// value is a new series kept for the life of the process.
 pub fn record_request(method: &str, route: &str, status: u16, latency: Duration) {
     let labels = [
-        ("method", method.to_owned()),
+        ("method", method_label(method).to_owned()),
         ("route", route.to_owned()),
         ("status", status.to_string()),
     ];
@@ -55,8 +57,35 @@ pub fn record_request(method: &str, route: &str, status: u16, latency: Duration)
     metrics::histogram!("http_request_duration_seconds", &labels).record(latency.as_secs_f64());
 }
 
+/// Clients may send any token as a method; each would otherwise become a series of its own.
+fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
 pub fn render() -> String {
     let handle = handle();
     handle.run_upkeep();
     handle.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::method_label;
+
+    #[test]
+    fn only_known_methods_are_labelled_by_name() {
+        assert_eq!(method_label("PATCH"), "PATCH");
+        for odd in ["get", "TRACE", "CONNECT", "X12345", ""] {
+            assert_eq!(method_label(odd), "other", "{odd}");
+        }
+    }
 }

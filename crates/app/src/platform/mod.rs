@@ -11,6 +11,8 @@ pub mod db;
 pub mod entropy;
 pub mod error;
 pub mod extract;
+pub mod http_limits;
+pub mod http_server;
 pub mod idempotency;
 pub mod mail;
 pub mod metrics;

@@ -58,6 +58,7 @@ pub async fn request_context(
     }
     let method = request.method().clone();
     // The route template, never the raw path: raw paths carry ids and would explode metrics.
+    // The fallback (any unknown path) has no `MatchedPath`; a 405 has its path's template.
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -123,6 +124,8 @@ fn normalize_error(response: Response) -> Response {
         StatusCode::NOT_FOUND => ErrorCode::NotFound,
         StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::URI_TOO_LONG => ErrorCode::UriTooLong,
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ErrorCode::HeadersTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
         StatusCode::UNAUTHORIZED => ErrorCode::Unauthorized,
         StatusCode::FORBIDDEN => ErrorCode::Forbidden,
@@ -136,6 +139,8 @@ fn normalize_error(response: Response) -> Response {
         ErrorCode::NotFound => "Not found",
         ErrorCode::MethodNotAllowed => "Method not allowed",
         ErrorCode::PayloadTooLarge => "Request body too large",
+        ErrorCode::UriTooLong => "Request URI too long",
+        ErrorCode::HeadersTooLarge => "Request headers too large",
         ErrorCode::UnsupportedMediaType => "Unsupported content type",
         ErrorCode::ValidationFailed => "Bad request",
         _ => "Request failed",

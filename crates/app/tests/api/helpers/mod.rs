@@ -6,6 +6,7 @@
 
 mod logs;
 mod postgres;
+pub mod raw;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
