@@ -92,6 +92,22 @@ fn production_refuses_to_start_without_a_long_jwt_secret() {
 }
 
 #[test]
+fn production_refuses_to_start_with_a_guessable_jwt_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    for weak in ["x".repeat(40), "password".repeat(5)] {
+        let output = aios(dir.path())
+            .env("APP_ENV", "production")
+            .env("JWT_SECRET", &weak)
+            .env("METRICS_TOKEN", "scrape-token")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+        let message = text(&output);
+        assert!(message.contains("JWT_SECRET") && message.contains("guessable"), "{message}");
+    }
+}
+
+#[test]
 fn help_describes_every_command() {
     let dir = tempfile::tempdir().unwrap();
     let help = text(&aios(dir.path()).arg("--help").output().unwrap());
