@@ -62,6 +62,15 @@ pub async fn lookup(
     Ok(Some(live))
 }
 
+/// Call inside a transaction that changes what this cache holds about a user (the role) rather
+/// than ending sessions; returns the sessions to `forget` once it commits.
+pub async fn user_changed(
+    conn: &impl sea_orm::ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Vec<Uuid>, sea_orm::DbErr> {
+    sessions::unrevoked_ids_of_user(conn, user_id).await
+}
+
 /// Drops cached liveness of revoked sessions. Call after the revoking transaction commits.
 pub async fn forget(app: &AppState, session_ids: &[Uuid]) {
     let keys: Vec<String> = session_ids.iter().copied().map(key).collect();

@@ -76,6 +76,21 @@ pub async fn all_of_user(
         .await
 }
 
+/// Ids of the sessions of a user that are not revoked (expired ones too: harmless to include).
+pub async fn unrevoked_ids_of_user(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Vec<Uuid>, DbErr> {
+    session::Entity::find()
+        .select_only()
+        .column(session::Column::Id)
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .into_tuple()
+        .all(conn)
+        .await
+}
+
 /// Extends a session on refresh.
 pub async fn touch(
     conn: &impl ConnectionTrait,
