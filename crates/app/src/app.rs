@@ -30,6 +30,8 @@ pub struct AppState {
     pub cursors: CursorCodec,
     /// Key that encrypts stored idempotent responses which carry tokens.
     pub idempotency_seal: [u8; 32],
+    /// Key that encrypts the pair a refresh issued, kept on the spent token (`auth::successor`).
+    pub refresh_seal: [u8; 32],
     /// Wakes the in-process outbox relay right after a commit that stored an event.
     pub outbox_signal: Arc<Notify>,
 }
@@ -75,6 +77,7 @@ impl AppState {
             passwords: PasswordHasher::new(config.auth.password_hash_concurrency).await?,
             cursors: CursorCodec::new(&secret),
             idempotency_seal: tokens::derive_key(&secret, "aios-server idempotency seal v1"),
+            refresh_seal: tokens::derive_key(&secret, crate::auth::successor::KEY_LABEL),
             outbox_signal: Arc::new(Notify::new()),
             config,
             db,

@@ -9,6 +9,7 @@ pub mod repo;
 pub mod routes;
 pub mod service;
 pub mod session_state;
+pub mod successor;
 pub mod tokens;
 
 pub use extract::{AdminUser, AuthUser};
