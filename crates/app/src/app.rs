@@ -10,6 +10,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::auth::password::PasswordHasher;
+use crate::auth::revocation::CacheTrust;
+use crate::auth::revocation::listener::Listener as RevocationListener;
 use crate::auth::tokens::{self, JwtKeys};
 use crate::platform::cache::{MemoryCache, RedisCache, SharedCache};
 use crate::platform::config::Config;
@@ -24,6 +26,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub cache: SharedCache,
+    /// Whether session liveness may be answered from `cache` right now.
+    pub session_trust: Arc<CacheTrust>,
     pub mailer: SharedMailer,
     pub jwt: Arc<JwtKeys>,
     pub passwords: PasswordHasher,
@@ -57,6 +61,15 @@ impl AppState {
         db: Db,
         overrides: Overrides,
     ) -> anyhow::Result<Self> {
+        // Without Redis on PostgreSQL, instances may be several, each with its own cache: it
+        // can be trusted only while it hears every revocation (`Server::run` listens).
+        let session_trust = Arc::new(
+            if config.redis_url.is_none() && db.backend() == sea_orm::DatabaseBackend::Postgres {
+                CacheTrust::while_listening()
+            } else {
+                CacheTrust::always()
+            },
+        );
         let cache: SharedCache = match &config.redis_url {
             Some(url) => {
                 Arc::new(RedisCache::connect(url.expose_secret(), &config.redis_prefix).await?)
@@ -82,6 +95,7 @@ impl AppState {
             config,
             db,
             cache,
+            session_trust,
             mailer,
         })
     }
@@ -142,6 +156,10 @@ impl Server {
             state,
         } = self;
         let worker = state.config.jobs_in_process.then(|| state.start_worker());
+        let revocations = state
+            .session_trust
+            .needs_listener()
+            .then(|| RevocationListener::start(state.clone()));
         let grace = state.config.shutdown_timeout;
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let server = axum::serve(
@@ -169,6 +187,9 @@ impl Server {
         tracing::info!("HTTP server stopped");
         if let Some(worker) = worker {
             worker.stop(grace).await;
+        }
+        if let Some(revocations) = revocations {
+            revocations.stop().await;
         }
         state.db.close().await;
         tracing::info!("shutdown complete");

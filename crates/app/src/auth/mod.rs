@@ -6,6 +6,7 @@ pub mod extract;
 pub mod jobs;
 pub mod password;
 pub mod repo;
+pub mod revocation;
 pub mod routes;
 pub mod service;
 pub mod session_state;

@@ -2,6 +2,8 @@
 //! servers that are killed when the test ends, and the PostgreSQL database a test may create.
 #![allow(dead_code, reason = "each test binary uses a part of this")]
 
+pub mod postgres;
+
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::{Child, Command, Output, Stdio};

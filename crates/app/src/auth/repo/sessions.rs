@@ -114,7 +114,8 @@ pub enum Revoke {
     AllExcept(Uuid),
 }
 
-/// Revokes live sessions of `user_id` and returns their ids (for cache invalidation).
+/// Revokes live sessions of `user_id` and returns their ids (for cache invalidation). The
+/// revocation is announced to every instance when the caller's transaction commits.
 pub async fn revoke(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
@@ -138,6 +139,7 @@ pub async fn revoke(
             .filter(session::Column::Id.is_in(ids.clone()))
             .exec(conn)
             .await?;
+        crate::auth::revocation::announce(conn, &ids).await?;
     }
     Ok(ids)
 }
