@@ -11,6 +11,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::password::PasswordHasher;
+use crate::auth::revocation::CacheTrust;
+use crate::auth::revocation::listener::Listener as RevocationListener;
 use crate::auth::tokens::{self, JwtKeys};
 use crate::platform::cache::{MemoryCache, RedisCache, SharedCache};
 use crate::platform::config::{Config, ConnectionConfig};
@@ -26,12 +28,16 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub cache: SharedCache,
+    /// Whether session liveness may be answered from `cache` right now.
+    pub session_trust: Arc<CacheTrust>,
     pub mailer: SharedMailer,
     pub jwt: Arc<JwtKeys>,
     pub passwords: PasswordHasher,
     pub cursors: CursorCodec,
     /// Key that encrypts stored idempotent responses which carry tokens.
     pub idempotency_seal: [u8; 32],
+    /// Key that encrypts the pair a refresh issued, kept on the spent token (`auth::successor`).
+    pub refresh_seal: [u8; 32],
     /// Wakes the in-process outbox relay right after a commit that stored an event.
     pub outbox_signal: Arc<Notify>,
 }
@@ -57,6 +63,15 @@ impl AppState {
         db: Db,
         overrides: Overrides,
     ) -> anyhow::Result<Self> {
+        // Without Redis on PostgreSQL, instances may be several, each with its own cache: it
+        // can be trusted only while it hears every revocation (`Server::run` listens).
+        let session_trust = Arc::new(
+            if config.redis_url.is_none() && db.backend() == sea_orm::DatabaseBackend::Postgres {
+                CacheTrust::while_listening()
+            } else {
+                CacheTrust::always()
+            },
+        );
         let cache: SharedCache = match &config.redis_url {
             Some(url) => {
                 Arc::new(RedisCache::connect(url.expose_secret(), &config.redis_prefix).await?)
@@ -77,10 +92,12 @@ impl AppState {
             passwords: PasswordHasher::new(config.auth.password_hash_concurrency).await?,
             cursors: CursorCodec::new(&secret),
             idempotency_seal: tokens::derive_key(&secret, "aios-server idempotency seal v1"),
+            refresh_seal: tokens::derive_key(&secret, crate::auth::successor::KEY_LABEL),
             outbox_signal: Arc::new(Notify::new()),
             config,
             db,
             cache,
+            session_trust,
             mailer,
         })
     }
@@ -165,6 +182,10 @@ impl Server {
             state,
         } = self;
         let worker = state.config.jobs_in_process.then(|| state.start_worker());
+        let revocations = state
+            .session_trust
+            .needs_listener()
+            .then(|| RevocationListener::start(state.clone()));
         let grace = state.config.shutdown_timeout;
         let stop = CancellationToken::new();
         let signal = {
@@ -189,6 +210,9 @@ impl Server {
         tracing::info!("HTTP server stopped");
         if let Some(worker) = worker {
             worker.stop(grace).await;
+        }
+        if let Some(revocations) = revocations {
+            revocations.stop().await;
         }
         state.db.close().await;
         tracing::info!("shutdown complete");

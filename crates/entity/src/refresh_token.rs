@@ -11,6 +11,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,
+    /// The pair issued when this token was used, sealed (AEAD, keyed from the server secret,
+    /// bound to this row's id): re-sent to a retry inside the grace window.
+    pub successor: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,6 +7,7 @@ mod m20261125_000001_create_outbox;
 mod m20261125_000002_create_users_and_sessions;
 mod m20261125_000003_create_items;
 mod m20261125_000004_create_idempotency_keys;
+mod m20261201_000005_refresh_token_successor;
 mod m20261201_000006_idempotency_stored_bytes;
 
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_create_users_and_sessions::Migration),
             Box::new(m20261125_000003_create_items::Migration),
             Box::new(m20261125_000004_create_idempotency_keys::Migration),
+            Box::new(m20261201_000005_refresh_token_successor::Migration),
             Box::new(m20261201_000006_idempotency_stored_bytes::Migration),
         ]
     }

@@ -136,6 +136,33 @@ pub async fn admin_create(config: Config, email: String) -> anyhow::Result<ExitC
     }
 }
 
+pub async fn admin_promote(config: Config, email: String) -> anyhow::Result<ExitCode> {
+    telemetry::init(&config);
+    let state = AppState::build(config, Overrides::default()).await?;
+    let result = aios_app::users::admin::promote(&state, &email).await;
+    state.db.close().await;
+    match result {
+        Ok(done) if done.already_admin => {
+            say(format!(
+                "{} ({}) is already an administrator",
+                done.email, done.user_id
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(done) => {
+            say(format!(
+                "promoted {} ({}) to administrator",
+                done.email, done.user_id
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprintln!("aios-server: {err}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
 fn read_password() -> anyhow::Result<secrecy::SecretString> {
     if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("Password: ")?;

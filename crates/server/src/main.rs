@@ -62,6 +62,13 @@ enum AdminCommand {
         /// The administrator's email address.
         email: String,
     },
+    /// Make an existing account an administrator. Its live sessions get the role at once
+    /// (with Redis, or on PostgreSQL; on SQLite without Redis a running server sees it within
+    /// 60 s). Exits 1 if there is no such account.
+    Promote {
+        /// The account's email address.
+        email: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -95,6 +102,7 @@ fn main() -> ExitCode {
             },
             Command::Admin { command } => match command {
                 AdminCommand::Create { email } => commands::admin_create(config, email).await,
+                AdminCommand::Promote { email } => commands::admin_promote(config, email).await,
             },
         }
     });

@@ -6,68 +6,14 @@
     reason = "a failing test panics"
 )]
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_aios-server");
-/// Random-looking, as production requires.
-const SECRET: &str = "c3Vx9QeT2rLm8ZpW4kBn7YhG1dFs6JaU0oXi5MvR";
-
-/// A command with a clean environment: a private data directory, no inherited configuration.
-fn aios(data_dir: &std::path::Path) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("DATA_DIR", data_dir)
-        .env("LOG_LEVEL", "warn")
-        .current_dir(data_dir);
-    command
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// A plain HTTP/1.1 exchange; returns the status line and the whole response.
-fn http(port: u16, request: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    Some(response)
-}
-
-fn wait_until_live(port: u16, child: &mut Child) {
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        let request = "GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-        if http(port, request).is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
-            return;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("the server exited early: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("the server did not come up");
-}
+use support::{SECRET, Served, aios, free_port, text, unique_email, wait_until_live};
 
 #[test]
 fn a_bad_port_stops_the_server_with_a_message_naming_the_variable() {
@@ -117,6 +63,10 @@ fn help_describes_every_command() {
     let db = text(&aios(dir.path()).args(["db", "--help"]).output().unwrap());
     for command in ["check", "reset", "seed"] {
         assert!(db.contains(command), "{command} in {db}");
+    }
+    let admin = text(&aios(dir.path()).args(["admin", "--help"]).output().unwrap());
+    for command in ["create", "promote"] {
+        assert!(admin.contains(command), "{command} in {admin}");
     }
     let admin = text(
         &aios(dir.path())
@@ -201,6 +151,74 @@ fn admin_create_reads_the_password_from_stdin_and_refuses_duplicates() {
     let weak = admin_create(dir.path(), "other@example.com", "password");
     assert_eq!(weak.status.code(), Some(1));
     assert!(text(&weak).contains("password"), "{}", text(&weak));
+}
+
+fn admin_promote(dir: &std::path::Path, email: &str) -> Output {
+    aios(dir)
+        .env("LOG_LEVEL", "info")
+        .args(["admin", "promote", email])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn admin_promote_makes_an_existing_account_an_admin_and_refuses_an_unknown_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Served::start(&mut aios(dir.path()));
+    let email = unique_email("promoted");
+    let access = server.register(&email);
+    let before = server.call("GET", "/api/users", Some(&access), None);
+    assert_eq!(before.status, 403, "{}", before.text);
+
+    let promoted = admin_promote(dir.path(), &email.to_uppercase());
+    assert!(promoted.status.success(), "{}", text(&promoted));
+    let output = text(&promoted);
+    assert!(output.contains(&email), "{output}");
+    assert!(
+        output.contains("admin.promoted"),
+        "an audit event: {output}"
+    );
+    let login = server.login(&email);
+    assert_eq!(login.json["user"]["role"], "admin", "{}", login.text);
+    let token = login.json["accessToken"].as_str().unwrap();
+    let after = server.call("GET", "/api/users", Some(token), None);
+    assert_eq!(after.status, 200, "{}", after.text);
+
+    let again = admin_promote(dir.path(), &email);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(text(&again).contains("already"), "{}", text(&again));
+    let unknown = admin_promote(dir.path(), "nobody@example.com");
+    assert_eq!(unknown.status.code(), Some(1), "{}", text(&unknown));
+    assert!(text(&unknown).contains("no account"), "{}", text(&unknown));
+    let bad = admin_promote(dir.path(), "not-an-email");
+    assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
+}
+
+#[test]
+fn a_restart_never_makes_a_self_registered_admin_email_account_an_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let email = unique_email("admin");
+    // The operator's admin moved away from ADMIN_EMAIL; a stranger registers it.
+    let before = Served::start(&mut aios(dir.path()));
+    let stolen = before.register(&email);
+    before.stop();
+    let after = Served::start(
+        aios(dir.path())
+            .env("ADMIN_EMAIL", &email)
+            .env("ADMIN_PASSWORD", "the operator's admin passphrase"),
+    );
+    let login = after.login(&email);
+    assert_eq!(login.status, 200, "{}", login.text);
+    assert_eq!(login.json["user"]["role"], "user", "{}", login.text);
+    for token in [stolen.as_str(), login.json["accessToken"].as_str().unwrap()] {
+        let users = after.call("GET", "/api/users", Some(token), None);
+        assert_eq!(users.status, 403, "{}", users.text);
+    }
+    assert!(
+        after.log().contains("ADMIN_EMAIL"),
+        "a warning: {}",
+        after.log()
+    );
 }
 
 #[test]

@@ -137,7 +137,8 @@ pub struct TokenResponse {
     pub user: UserDto,
     /// JWT for `Authorization: Bearer`.
     pub access_token: String,
-    /// Opaque; exchange it at `/api/auth/refresh`. Single use: every refresh returns a new one.
+    /// Opaque; exchange it at `/api/auth/refresh`. Single use: every refresh returns a new one
+    /// (a retry inside the grace window is sent the same one again).
     pub refresh_token: String,
     #[schema(example = "Bearer")]
     pub token_type: String,

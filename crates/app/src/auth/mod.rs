@@ -7,9 +7,11 @@ pub mod identify;
 pub mod jobs;
 pub mod password;
 pub mod repo;
+pub mod revocation;
 pub mod routes;
 pub mod service;
 pub mod session_state;
+pub mod successor;
 pub mod tokens;
 
 pub use extract::{AdminUser, AuthUser};

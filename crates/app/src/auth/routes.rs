@@ -64,7 +64,7 @@ pub async fn login(
 
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
-        (status = 200, description = "A new token pair; the presented refresh token is spent", body = TokenResponse),
+        (status = 200, description = "A new token pair; the presented refresh token is spent. Presented again within `REFRESH_REUSE_GRACE_SECS` (a retry, or a concurrent refresh), it gets the same pair again, with `expiresIn` counting what the access token has left", body = TokenResponse),
         (status = 401, description = "`UNAUTHORIZED` (unknown, expired or revoked) or `TOKEN_REUSED` (the session is revoked)", body = ErrorBody),
     ))]
 pub async fn refresh_token(

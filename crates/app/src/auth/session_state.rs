@@ -2,6 +2,10 @@
 //! cache (Redis when configured, so a logout on one instance is seen by all) and the database
 //! behind it. Revocations delete the cache entry after their transaction commits; the short
 //! TTL bounds staleness if a deletion is ever lost (e.g. during a Redis outage).
+//!
+//! Without Redis on PostgreSQL, each instance caches in its own memory: revocations are
+//! announced to every instance through the database (`auth::revocation`), and the cache is
+//! used only while this instance's listener hears them (`CacheTrust`).
 
 use std::time::Duration;
 
@@ -20,6 +24,10 @@ const TTL: Duration = Duration::from_secs(60);
 pub struct LiveSession {
     pub user_id: Uuid,
     pub role: Role,
+    /// `CacheTrust` epoch the entry was cached under (always 0 with Redis, so entries of
+    /// servers that do not write it stay valid).
+    #[serde(default)]
+    pub epoch: u64,
 }
 
 fn key(session_id: Uuid) -> String {
@@ -33,7 +41,13 @@ pub async fn lookup(
     user_id: Uuid,
 ) -> Result<Option<LiveSession>, sea_orm::DbErr> {
     let key = key(session_id);
-    if let Some(live) = cache::get_json::<LiveSession>(app.cache.as_ref(), &key).await {
+    // Read before the database, so that an entry written below carries the epoch that was
+    // current before the read: a flush in between makes it stale, never live.
+    let epoch = app.session_trust.epoch();
+    if let Some(epoch) = epoch
+        && let Some(live) = cache::get_json::<LiveSession>(app.cache.as_ref(), &key).await
+        && live.epoch == epoch
+    {
         return Ok((live.user_id == user_id).then_some(live));
     }
     let Some(session) = sessions::find(&*app.db, session_id).await? else {
@@ -48,7 +62,11 @@ pub async fn lookup(
     let live = LiveSession {
         user_id,
         role: Role::parse(&user.role),
+        epoch: epoch.unwrap_or_default(),
     };
+    if epoch.is_none() {
+        return Ok(Some(live));
+    }
     cache::set_json(app.cache.as_ref(), &key, &live, TTL).await;
     // A revocation that committed (and forgot this key) between the read above and the write
     // just made would leave a stale "live" entry for a whole TTL: look once more, after writing.
@@ -60,6 +78,17 @@ pub async fn lookup(
         return Ok(None);
     }
     Ok(Some(live))
+}
+
+/// Call inside a transaction that changes what this cache holds about a user (the role) rather
+/// than ending sessions; returns the sessions to `forget` once it commits.
+pub async fn user_changed(
+    conn: &impl sea_orm::ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Vec<Uuid>, sea_orm::DbErr> {
+    let ids = sessions::unrevoked_ids_of_user(conn, user_id).await?;
+    super::revocation::announce(conn, &ids).await?;
+    Ok(ids)
 }
 
 /// Drops cached liveness of revoked sessions. Call after the revoking transaction commits.

@@ -63,6 +63,17 @@ impl JwtKeys {
     }
 
     pub fn issue(&self, user_id: Uuid, session_id: Uuid, role: &str) -> anyhow::Result<String> {
+        self.issue_expiring(user_id, session_id, role)
+            .map(|(token, _)| token)
+    }
+
+    /// A new access token and its `exp` (Unix seconds).
+    pub fn issue_expiring(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        role: &str,
+    ) -> anyhow::Result<(String, i64)> {
         let iat = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id,
@@ -73,8 +84,9 @@ impl JwtKeys {
             iat,
             exp: iat.saturating_add(i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX)),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .context("signing an access token")
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .context("signing an access token")?;
+        Ok((token, claims.exp))
     }
 
     /// Verifies signature, algorithm, issuer, audience and expiry.

@@ -110,21 +110,8 @@ pub async fn connect(config: &Config) -> anyhow::Result<Db> {
 async fn try_connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     let pool_size = config.database.pool_size;
     match &config.database.url {
-        Some(url) => {
-            let mut options = PgConnectOptions::from_str(url.expose_secret())
-                .context("DATABASE_URL is not a valid PostgreSQL URL")?
-                .application_name("aios-server")
-                .log_statements(tracing::log::LevelFilter::Trace);
-            // DATABASE_SSL=true requires TLS; a stricter mode in the URL (verify-ca,
-            // verify-full) is kept.
-            if config.database.ssl
-                && matches!(
-                    options.get_ssl_mode(),
-                    PgSslMode::Disable | PgSslMode::Allow | PgSslMode::Prefer
-                )
-            {
-                options = options.ssl_mode(PgSslMode::Require);
-            }
+        Some(_) => {
+            let options = postgres_options(config, "aios-server")?;
             let pool = PgPoolOptions::new()
                 .max_connections(pool_size)
                 .min_connections(1)
@@ -173,6 +160,33 @@ async fn try_connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
             Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
         }
     }
+}
+
+/// How to reach PostgreSQL (`DATABASE_URL`, `DATABASE_SSL`), with `application_name` naming the
+/// connection's role in `pg_stat_activity`. Fails when `DATABASE_URL` is not PostgreSQL.
+pub fn postgres_options(
+    config: &Config,
+    application_name: &str,
+) -> anyhow::Result<PgConnectOptions> {
+    let url = config
+        .database
+        .url
+        .as_ref()
+        .context("DATABASE_URL is not set: there is no PostgreSQL to connect to")?;
+    let mut options = PgConnectOptions::from_str(url.expose_secret())
+        .context("DATABASE_URL is not a valid PostgreSQL URL")?
+        .application_name(application_name)
+        .log_statements(tracing::log::LevelFilter::Trace);
+    // DATABASE_SSL=true requires TLS; a stricter mode in the URL (verify-ca, verify-full) is kept.
+    if config.database.ssl
+        && matches!(
+            options.get_ssl_mode(),
+            PgSslMode::Disable | PgSslMode::Allow | PgSslMode::Prefer
+        )
+    {
+        options = options.ssl_mode(PgSslMode::Require);
+    }
+    Ok(options)
 }
 
 /// Applies pending migrations. On PostgreSQL an advisory lock makes concurrent start-ups of

@@ -222,6 +222,7 @@ pub async fn delete_me(app: &AppState, user: AuthUser, password: String) -> Resu
     crate::platform::idempotency::delete_scope(&txn, &user.user_id.to_string()).await?;
     // Sessions, refresh tokens, email tokens and sync state go with the row (ON DELETE CASCADE).
     repo::delete(&txn, user.user_id).await?;
+    crate::auth::revocation::announce(&txn, &session_ids).await?;
     txn.commit().await?;
     session_state::forget(app, &session_ids).await;
     audit!("user.deleted", user_id = %user.user_id);

@@ -19,6 +19,7 @@ mod auth_flows;
 mod auth_injection;
 mod auth_lockout;
 mod auth_password;
+mod auth_refresh_grace;
 mod auth_sessions;
 mod auth_support;
 mod auth_tokens;

@@ -180,39 +180,74 @@ async fn bootstrap_with(app: &TestApp, email: &str, password: &str) -> anyhow::R
 }
 
 #[tokio::test]
-async fn the_bootstrap_promotes_an_existing_user_without_touching_the_password() {
+async fn a_self_registered_admin_email_account_stays_a_plain_user_after_a_restart() {
+    // The administrator moved to another address (or deleted the account); anyone may now
+    // register ADMIN_EMAIL, unverified.
     let app = TestApp::spawn().await;
-    let user = app.register().await;
-    let hash_before = user_row(&app, user.id).await.unwrap().password_hash;
+    let email = unique_email("squatter");
+    let squatter = app.register_as(&email, PASSWORD).await;
+    let hash_before = user_row(&app, squatter.id).await.unwrap().password_hash;
+    // The next start-up still starts, and promotes nobody.
     bootstrap_with(
         &app,
-        &user.email.to_uppercase(),
-        "an entirely different passphrase",
+        &email.to_uppercase(),
+        "the operator's admin passphrase",
     )
     .await
     .unwrap();
-    let row = user_row(&app, user.id).await.unwrap();
-    assert_eq!(row.role, "admin");
+    let row = user_row(&app, squatter.id).await.unwrap();
+    assert_eq!(row.role, "user");
     assert_eq!(
         row.password_hash, hash_before,
         "the password is not overwritten"
     );
-    app.login(&user.email, "an entirely different passphrase")
-        .await
-        .assert_error(401, "INVALID_CREDENTIALS");
-    let login = app.login(&user.email, PASSWORD).await;
+    let login = app.login(&email, PASSWORD).await;
     login.assert_status(200);
-    assert_eq!(login.json["user"]["role"], "admin");
-    let admin = TestUser::from_tokens(&login.json, &user.email, PASSWORD);
-    list(&app, &admin, "").await.assert_status(200);
-    // Running it again (every start-up) changes nothing.
-    bootstrap_with(&app, &user.email, "yet another passphrase")
+    assert_eq!(login.json["user"]["role"], "user");
+    let relogged = TestUser::from_tokens(&login.json, &email, PASSWORD);
+    for token in [&squatter.access, &relogged.access] {
+        app.get("/api/users")
+            .bearer(token)
+            .send()
+            .await
+            .assert_error(403, "FORBIDDEN");
+    }
+    let logs = captured_logs();
+    assert!(
+        logs.lines().any(|l| l.contains("\"level\":\"WARN\"")
+            && l.contains("ADMIN_EMAIL")
+            && l.contains(&squatter.id.to_string())),
+        "start-up warns that ADMIN_EMAIL belongs to a plain account"
+    );
+    assert!(
+        !logs
+            .lines()
+            .any(|l| l.contains("admin.promoted") && l.contains(&squatter.id.to_string()))
+    );
+}
+
+#[tokio::test]
+async fn the_bootstrap_confirms_an_existing_admin_without_touching_the_password() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("root");
+    let id = admin::create(&app.state, &email, PASSWORD.to_owned().into())
         .await
         .unwrap();
+    let hash_before = user_row(&app, id).await.unwrap().password_hash;
+    bootstrap_with(&app, &email, "an entirely different passphrase")
+        .await
+        .unwrap();
+    let row = user_row(&app, id).await.unwrap();
     assert_eq!(
-        user_row(&app, user.id).await.unwrap().password_hash,
-        hash_before
+        (row.role.as_str(), row.password_hash),
+        ("admin", hash_before)
     );
+    app.login(&email, "an entirely different passphrase")
+        .await
+        .assert_error(401, "INVALID_CREDENTIALS");
+    let login = app.login(&email, PASSWORD).await;
+    login.assert_status(200);
+    assert_eq!(login.json["user"]["role"], "admin");
 }
 
 #[tokio::test]
@@ -248,5 +283,34 @@ async fn admin_create_makes_a_verified_admin_and_refuses_bad_input() {
     assert!(
         logs.lines()
             .any(|l| l.contains("admin.created") && l.contains(&id.to_string()))
+    );
+}
+
+#[tokio::test]
+async fn a_promotion_takes_effect_at_once_for_live_sessions() {
+    let app = TestApp::spawn().await;
+    let user = app.register().await;
+    // The session's liveness, and its role with it, is cached now.
+    list(&app, &user, "").await.assert_error(403, "FORBIDDEN");
+    let done = admin::promote(&app.state, &user.email.to_uppercase())
+        .await
+        .unwrap();
+    assert_eq!((done.user_id, done.already_admin), (user.id, false));
+    list(&app, &user, "").await.assert_status(200);
+    assert_eq!(me(&app, &user.access).await.json["role"], "admin");
+    let again = admin::promote(&app.state, &user.email).await.unwrap();
+    assert!(again.already_admin);
+    let unknown = admin::promote(&app.state, &unique_email("nobody")).await;
+    assert!(
+        matches!(unknown, Err(AdminError::NoSuchAccount(_))),
+        "{unknown:?}"
+    );
+    let logs = captured_logs();
+    assert_eq!(
+        logs.lines()
+            .filter(|l| l.contains("admin.promoted") && l.contains(&user.id.to_string()))
+            .count(),
+        1,
+        "one audit event, for the change"
     );
 }

@@ -20,6 +20,7 @@ pub async fn insert(
         created_at: Set(now),
         expires_at: Set(expires_at),
         used_at: Set(None),
+        successor: Set(None),
     })
     .exec_without_returning(conn)
     .await?;
@@ -36,14 +37,25 @@ pub async fn find_by_hash(
         .await
 }
 
-/// Marks a token used; false when another request used it first (the caller lost the race).
+pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<RefreshToken>, DbErr> {
+    refresh_token::Entity::find_by_id(id).one(conn).await
+}
+
+/// Marks a token used and stores the (sealed) pair that replaces it, in one statement; false
+/// when another request used it first (the caller lost the race). On PostgreSQL a loser waits
+/// here for the winner's transaction to end, so a read after this sees the winner's pair.
 pub async fn mark_used(
     conn: &impl ConnectionTrait,
     id: Uuid,
     now: DateTime<Utc>,
+    sealed_successor: String,
 ) -> Result<bool, DbErr> {
     let result = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .col_expr(
+            refresh_token::Column::Successor,
+            Expr::value(sealed_successor),
+        )
         .filter(refresh_token::Column::Id.eq(id))
         .filter(refresh_token::Column::UsedAt.is_null())
         .exec(conn)

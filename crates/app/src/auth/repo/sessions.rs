@@ -76,6 +76,21 @@ pub async fn all_of_user(
         .await
 }
 
+/// Ids of the sessions of a user that are not revoked (expired ones too: harmless to include).
+pub async fn unrevoked_ids_of_user(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Vec<Uuid>, DbErr> {
+    session::Entity::find()
+        .select_only()
+        .column(session::Column::Id)
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .into_tuple()
+        .all(conn)
+        .await
+}
+
 /// Extends a session on refresh.
 pub async fn touch(
     conn: &impl ConnectionTrait,
@@ -99,7 +114,8 @@ pub enum Revoke {
     AllExcept(Uuid),
 }
 
-/// Revokes live sessions of `user_id` and returns their ids (for cache invalidation).
+/// Revokes live sessions of `user_id` and returns their ids (for cache invalidation). The
+/// revocation is announced to every instance when the caller's transaction commits.
 pub async fn revoke(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
@@ -123,6 +139,7 @@ pub async fn revoke(
             .filter(session::Column::Id.is_in(ids.clone()))
             .exec(conn)
             .await?;
+        crate::auth::revocation::announce(conn, &ids).await?;
     }
     Ok(ids)
 }

@@ -1,16 +1,22 @@
-use super::{delta, token_response};
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseTransaction;
+
+use super::delta;
 use crate::app::AppState;
 use crate::audit;
 use crate::auth::dto::TokenResponse;
 use crate::auth::error::AuthError;
-use crate::auth::repo::{refresh_tokens, sessions};
+use crate::auth::repo::refresh_tokens::{self, RefreshToken};
+use crate::auth::repo::sessions::{self, Session};
+use crate::auth::successor::{self, Successor};
 use crate::auth::{session_state, tokens};
 use crate::platform::{clock, db};
-use crate::users;
+use crate::users::{self, dto::UserDto};
 
 /// Rotates a refresh token. A token presented again within `REFRESH_REUSE_GRACE_SECS` of its
-/// first use (a retry after a lost response, or two requests racing) gets another valid pair
-/// for the same session; later, it is treated as stolen and the whole session is revoked.
+/// first use (a retry after a lost response, or two requests racing) gets the pair that first
+/// use issued, sent again, so the session keeps one chain; later, it is treated as stolen and
+/// the whole session is revoked.
 #[tracing::instrument(skip_all)]
 pub async fn refresh(app: &AppState, presented: &str) -> Result<TokenResponse, AuthError> {
     let now = clock::now();
@@ -25,37 +31,97 @@ pub async fn refresh(app: &AppState, presented: &str) -> Result<TokenResponse, A
     if token.expires_at <= now {
         return Err(AuthError::InvalidRefreshToken);
     }
-
-    let first_use =
-        token.used_at.is_none() && refresh_tokens::mark_used(&txn, token.id, now).await?;
-    if !first_use {
-        // Used before, or by a concurrent request that just won the race (then: now).
-        let used_at = token.used_at.unwrap_or(now);
-        if now - used_at > delta(app.config.auth.refresh_reuse_grace) {
-            let revoked = sessions::revoke(
-                &txn,
-                session.user_id,
-                sessions::Revoke::One(session.id),
-                now,
-            )
-            .await?;
-            txn.commit().await?;
-            session_state::forget(app, &revoked).await;
-            audit!("refresh_token.reuse", user_id = %session.user_id, session_id = %session.id);
-            return Err(AuthError::TokenReused);
-        }
-    }
-
     let user = users::service::find(&txn, session.user_id)
         .await?
         .ok_or(AuthError::InvalidRefreshToken)?;
-    let expires_at = now + delta(app.config.auth.refresh_token_ttl);
-    let next = tokens::random_token();
-    refresh_tokens::insert(&txn, session.id, tokens::hash_token(&next), now, expires_at).await?;
-    sessions::touch(&txn, session.id, now, expires_at).await?;
-    txn.commit().await?;
-    if !first_use {
-        audit!("refresh_token.grace_reuse", user_id = %user.id, session_id = %session.id);
+
+    let spent = if token.used_at.is_none() {
+        // The successor is sealed before the token is marked used, so that both are written by
+        // one statement: no request can ever see the token spent without its successor.
+        let (access_token, access_expires_at) =
+            app.jwt.issue_expiring(user.id, session.id, &user.role)?;
+        let next = Successor {
+            refresh_token: tokens::random_token(),
+            access_token,
+            access_expires_at,
+        };
+        let sealed = successor::seal(&app.refresh_seal, token.id, &next)?;
+        if refresh_tokens::mark_used(&txn, token.id, now, sealed).await? {
+            let expires_at = now + delta(app.config.auth.refresh_token_ttl);
+            let hash = tokens::hash_token(&next.refresh_token);
+            refresh_tokens::insert(&txn, session.id, hash, now, expires_at).await?;
+            sessions::touch(&txn, session.id, now, expires_at).await?;
+            txn.commit().await?;
+            return Ok(issued(app, user, next, now));
+        }
+        // A concurrent refresh won: read the row again for the pair it stored.
+        refresh_tokens::find(&txn, token.id)
+            .await?
+            .ok_or(AuthError::InvalidRefreshToken)?
+    } else {
+        token
+    };
+    reuse(app, txn, spent, &session, user, now).await
+}
+
+/// A spent token presented again: inside the grace window its successor is sent again,
+/// after it the session is revoked.
+async fn reuse(
+    app: &AppState,
+    txn: DatabaseTransaction,
+    spent: RefreshToken,
+    session: &Session,
+    user: entity::user::Model,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, AuthError> {
+    let used_at = spent.used_at.unwrap_or(now);
+    if now - used_at > delta(app.config.auth.refresh_reuse_grace) {
+        let revoked = sessions::revoke(
+            &txn,
+            session.user_id,
+            sessions::Revoke::One(session.id),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        session_state::forget(app, &revoked).await;
+        audit!("refresh_token.reuse", user_id = %session.user_id, session_id = %session.id);
+        return Err(AuthError::TokenReused);
     }
-    token_response(app, user, session.id, next)
+    drop(txn);
+    let Some(next) = spent
+        .successor
+        .as_deref()
+        .and_then(|sealed| successor::open(&app.refresh_seal, spent.id, sealed))
+    else {
+        // Spent by a server that stored no successor (before the migration that added it), or
+        // sealed under another JWT_SECRET. Minting another pair would fork the session: the
+        // client logs in again instead.
+        tracing::warn!(session_id = %session.id, "refresh token reused without a stored successor");
+        return Err(AuthError::InvalidRefreshToken);
+    };
+    audit!("refresh_token.grace_reuse", user_id = %user.id, session_id = %session.id);
+    Ok(issued(app, user, next, now))
+}
+
+fn issued(
+    app: &AppState,
+    user: entity::user::Model,
+    pair: Successor,
+    now: DateTime<Utc>,
+) -> TokenResponse {
+    let left = pair
+        .access_expires_at
+        .saturating_sub(now.timestamp())
+        .max(0);
+    TokenResponse {
+        user: UserDto::from(user),
+        access_token: pair.access_token,
+        refresh_token: pair.refresh_token,
+        token_type: "Bearer".to_owned(),
+        // A pair sent again has less time left than a fresh one.
+        expires_in: u64::try_from(left)
+            .unwrap_or_default()
+            .min(app.jwt.ttl().as_secs()),
+    }
 }
