@@ -49,7 +49,10 @@ fn production_refuses_to_start_with_a_guessable_jwt_secret() {
             .unwrap();
         assert_eq!(output.status.code(), Some(2), "{}", text(&output));
         let message = text(&output);
-        assert!(message.contains("JWT_SECRET") && message.contains("guessable"), "{message}");
+        assert!(
+            message.contains("JWT_SECRET") && message.contains("guessable"),
+            "{message}"
+        );
     }
 }
 

@@ -32,7 +32,7 @@ impl Expiry<String, Entry> for PerEntryTtl {
 }
 
 /// What an entry costs against the byte bound: its key, its value and moka's bookkeeping.
-fn weight(key: &String, entry: &Entry) -> u32 {
+fn weight(key: &str, entry: &Entry) -> u32 {
     const OVERHEAD: usize = 96;
     u32::try_from(key.len() + entry.value.len() + OVERHEAD).unwrap_or(u32::MAX)
 }
@@ -48,7 +48,7 @@ impl MemoryCache {
         Self {
             entries: Moka::builder()
                 .max_capacity(max_bytes)
-                .weigher(weight)
+                .weigher(|key: &String, entry: &Entry| weight(key, entry))
                 .expire_after(PerEntryTtl)
                 .build(),
         }
