@@ -11,16 +11,17 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::auth::identify;
 use crate::auth::routes as auth;
+use crate::http::middleware::head_limits as http_limits;
+use crate::http::middleware::request_context::{self, RequestContextConfig};
+use crate::http::middleware::security_headers::{self, SecurityHeadersConfig};
+use crate::http::middleware::{app_version, cors, rate_limit};
+use crate::http::openapi::{self, ApiDoc};
 use crate::items::routes as items;
 use crate::operations::{health, metrics};
 use crate::platform::config::Config;
-use crate::platform::openapi::{self, ApiDoc};
-use crate::platform::request_context::{self, RequestContextConfig};
-use crate::platform::security_headers::{self, SecurityHeadersConfig};
-use crate::platform::{app_version, cors, http_limits, rate_limit};
+use crate::state::AppState;
 use crate::users::routes as users;
 
 /// The routes with their OpenAPI description. Used by [`build`] and to print the document.

@@ -1,4 +1,5 @@
-use crate::platform::error::{ApiError, ErrorCode};
+use crate::http::error::ApiError;
+use crate::platform::error::ErrorCode;
 use crate::platform::rate_limit::Budget;
 use crate::users::UserError;
 

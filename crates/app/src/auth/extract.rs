@@ -1,23 +1,16 @@
 //! `AuthUser` and `AdminUser`: the extractors that guard authenticated routes.
 
 use axum::extract::FromRequestParts;
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
 use uuid::Uuid;
 
 use super::identify::Caller;
 use super::session_state;
-use crate::app::AppState;
-use crate::platform::error::ApiError;
+use crate::http::bearer::bearer_token;
+use crate::http::error::ApiError;
+use crate::state::AppState;
 use crate::users::Role;
-
-/// The token of an `Authorization: Bearer` header. Only the header: tokens in query strings end
-/// up in logs and browser histories.
-pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
 
 /// The caller, authenticated by a valid access token whose session is still live.
 #[derive(Debug, Clone, Copy)]
@@ -80,8 +73,8 @@ impl FromRequestParts<AppState> for super::service::ClientInfo {
         parts: &mut Parts,
         app: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let crate::platform::client_ip::ClientIp(ip) =
-            crate::platform::client_ip::ClientIp::from_request_parts(parts, app).await?;
+        let crate::http::client_ip::ClientIp(ip) =
+            crate::http::client_ip::ClientIp::from_request_parts(parts, app).await?;
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)

@@ -7,10 +7,11 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::extract::{AuthUser, bearer_token};
+use super::extract::AuthUser;
 use super::session_state;
-use crate::app::AppState;
+use crate::http::bearer::bearer_token;
 use crate::platform::rate_limit::UserBudget;
+use crate::state::AppState;
 
 /// What [`identify`] found out about the request's access token.
 #[derive(Debug, Clone, Copy)]

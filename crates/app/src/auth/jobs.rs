@@ -6,12 +6,12 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::repo::user_tokens::{self, TokenKind};
-use super::tokens;
-use crate::app::AppState;
+use crate::platform::jobs::outbox::OutboxEvent;
+use crate::platform::jobs::runner::EventHandler;
 use crate::platform::mail::Email as Message;
-use crate::platform::outbox::OutboxEvent;
-use crate::platform::worker::EventHandler;
+use crate::platform::secrets;
 use crate::platform::{clock, db};
+use crate::state::AppState;
 use crate::users::{self, Email};
 
 pub const RESET_TOKEN_TTL: TimeDelta = TimeDelta::minutes(30);
@@ -99,7 +99,7 @@ async fn issue(
     kind: TokenKind,
     ttl: TimeDelta,
 ) -> anyhow::Result<String> {
-    let token = tokens::random_token();
+    let token = secrets::random_token();
     let now = clock::now();
     let txn = db::begin_write(&app.db).await?;
     if kind == TokenKind::EmailVerification {
@@ -110,7 +110,7 @@ async fn issue(
         &txn,
         user_id,
         kind,
-        tokens::hash_token(&token),
+        secrets::hash_token(&token),
         now,
         now + ttl,
     )

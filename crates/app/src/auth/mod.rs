@@ -12,6 +12,5 @@ pub mod routes;
 pub mod service;
 pub mod session_state;
 pub mod successor;
-pub mod tokens;
 
 pub use extract::{AdminUser, AuthUser};

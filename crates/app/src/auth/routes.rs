@@ -9,10 +9,11 @@ use uuid::Uuid;
 use super::dto::*;
 use super::extract::AuthUser;
 use super::service::{self, ClientInfo};
-use crate::app::AppState;
-use crate::platform::error::{ApiResult, ErrorBody};
-use crate::platform::extract::{OptionalJson, ValidPath, ValidatedJson};
-use crate::platform::idempotency::{self, IdempotencyKey};
+use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::extract::{OptionalJson, ValidPath, ValidatedJson};
+use crate::http::idempotency::{self, IdempotencyKey};
+use crate::platform::idempotency::request_hash;
+use crate::state::AppState;
 
 /// Token responses must never be cached by a client or proxy.
 fn tokens(status: StatusCode, body: TokenResponse) -> Response {
@@ -38,7 +39,7 @@ pub async fn register(
 ) -> ApiResult<Response> {
     // Anonymous: keys are scoped to the client's address.
     let scope = format!("ip:{}", client.ip.as_deref().unwrap_or("unknown"));
-    let hash = idempotency::request_hash(&app, "POST", "/api/auth/register", &request);
+    let hash = request_hash(&app, "POST", "/api/auth/register", &request);
     let app = &app;
     idempotency::run_once(app, &scope, key, hash, true, move |claim| async move {
         let body = service::register::register(app, request, client, claim.as_ref()).await?;

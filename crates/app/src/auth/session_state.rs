@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::repo::sessions;
-use crate::app::AppState;
 use crate::platform::{cache, clock};
+use crate::state::AppState;
 use crate::users::{self, Role};
 
 const TTL: Duration = Duration::from_secs(60);

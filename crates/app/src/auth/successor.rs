@@ -14,8 +14,6 @@ use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Label of the sealing key, derived from the server secret (`tokens::derive_key`).
-pub const KEY_LABEL: &str = "aios-server refresh successor seal v1";
 const PREFIX: &str = "v1:";
 
 /// No `Debug`: it holds live tokens.

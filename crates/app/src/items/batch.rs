@@ -10,10 +10,11 @@ use super::dto::{
 use super::error::ItemError;
 use super::etag::Condition;
 use super::service;
-use crate::app::AppState;
+use crate::http::error::ApiError;
 use crate::platform::db;
-use crate::platform::error::{ApiError, FieldError};
+use crate::platform::error::FieldError;
 use crate::platform::idempotency::{self, Claim};
+use crate::state::AppState;
 
 enum Applied {
     Created(ItemDto),

@@ -5,9 +5,9 @@ use std::time::Duration;
 use chrono::TimeDelta;
 
 use super::repo;
-use crate::app::AppState;
-use crate::platform::worker::ScheduledTask;
+use crate::platform::jobs::runner::ScheduledTask;
 use crate::platform::{clock, db};
+use crate::state::AppState;
 
 pub struct PurgeTombstones;
 

@@ -9,12 +9,13 @@ use uuid::Uuid;
 use super::dto::*;
 use super::etag::{self, Condition};
 use super::{batch, service, sync};
-use crate::app::AppState;
 use crate::auth::AuthUser;
-use crate::platform::error::{ApiResult, ErrorBody};
-use crate::platform::extract::{ValidPath, ValidatedJson, ValidatedQuery};
-use crate::platform::idempotency::{self, IdempotencyKey};
+use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::extract::{ValidPath, ValidatedJson, ValidatedQuery};
+use crate::http::idempotency::{self, IdempotencyKey};
+use crate::platform::idempotency::request_hash;
 use crate::platform::pagination::Page;
+use crate::state::AppState;
 
 fn with_etag(status: StatusCode, item: ItemDto) -> Response {
     let tag = etag::header_value(item.version);
@@ -52,7 +53,7 @@ pub async fn create_item(
     ValidatedJson(input): ValidatedJson<ItemInput>,
 ) -> ApiResult<Response> {
     let scope = user.user_id.to_string();
-    let hash = idempotency::request_hash(&app, "POST", "/api/data", &input);
+    let hash = request_hash(&app, "POST", "/api/data", &input);
     let app = &app;
     idempotency::run_once(app, &scope, key, hash, false, move |claim| async move {
         let item = service::create(app, user.user_id, input, claim.as_ref()).await?;
@@ -146,7 +147,7 @@ pub async fn batch_items(
     } else {
         "/api/data/batch?atomic=false"
     };
-    let hash = idempotency::request_hash(&app, "POST", route, &request);
+    let hash = request_hash(&app, "POST", route, &request);
     let app = &app;
     idempotency::run_once(app, &scope, key, hash, false, move |claim| async move {
         let operations = request.operations;

@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::dto::ItemInput;
 use super::service;
-use crate::app::AppState;
 use crate::platform::{clock, db};
+use crate::state::AppState;
 use crate::users::{self, Email, Role};
 
 pub const DEMO_EMAIL: &str = "demo@example.com";

@@ -11,11 +11,12 @@ use super::dto::{ItemDto, ItemInput, ItemSort, ListItemsQuery};
 use super::error::ItemError;
 use super::limits::check_data;
 use super::repo::{self, Item, SortKey};
-use crate::app::AppState;
-use crate::platform::error::ApiError;
+use crate::http::error::ApiError;
 use crate::platform::idempotency::{self, Claim};
+use crate::platform::jobs::outbox;
 use crate::platform::pagination::{Page, PageRequest, PageStart};
-use crate::platform::{cache, clock, db, outbox};
+use crate::platform::{cache, clock, db};
+use crate::state::AppState;
 
 pub const DATA_CREATED: &str = "data:created";
 const CACHE_TTL: Duration = Duration::from_secs(300);

@@ -7,8 +7,8 @@ use uuid::Uuid;
 use super::dto::{Change, ChangeOp, ChangesPage, ChangesQuery, ItemDto};
 use super::error::ItemError;
 use super::repo;
-use crate::app::AppState;
 use crate::platform::clock;
+use crate::state::AppState;
 
 const DEFAULT_LIMIT: i64 = 100;
 

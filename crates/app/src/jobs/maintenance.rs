@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
-use crate::app::AppState;
 use crate::auth::repo::{sessions, throttle, user_tokens};
-use crate::platform::worker::ScheduledTask;
-use crate::platform::{clock, idempotency, outbox};
+use crate::platform::jobs::outbox;
+use crate::platform::jobs::runner::ScheduledTask;
+use crate::platform::{clock, idempotency};
+use crate::state::AppState;
 
 const KEEP_ENDED: TimeDelta = TimeDelta::days(7);
 

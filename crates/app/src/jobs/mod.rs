@@ -10,7 +10,7 @@ use crate::auth::service::password_reset::PASSWORD_RESET_REQUESTED;
 use crate::auth::service::register::USER_REGISTERED;
 use crate::auth::service::verification::EMAIL_VERIFICATION_REQUESTED;
 use crate::items::jobs::PurgeTombstones;
-use crate::platform::worker::{EventHandlers, ScheduledTask};
+use crate::platform::jobs::runner::{EventHandlers, ScheduledTask};
 use crate::users::jobs::SendEmailChangedNotice;
 use crate::users::service::EMAIL_CHANGED;
 

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::platform::cache::CacheStatus;
+use crate::state::AppState;
 
 /// `/health` must answer within two seconds even when the database hangs.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);

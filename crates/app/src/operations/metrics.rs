@@ -4,10 +4,10 @@ use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
-use crate::auth::extract::bearer_token;
-use crate::platform::error::ApiError;
-use crate::platform::request_context;
+use crate::http::bearer::bearer_token;
+use crate::http::error::ApiError;
+use crate::http::middleware::request_context;
+use crate::state::AppState;
 
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     description = "On the main port unless `METRICS_ADDR` is set; then only on that address, \
@@ -16,9 +16,9 @@ use crate::platform::request_context;
     responses(
         (status = 200, description = "Prometheus text exposition format", content_type = "text/plain"),
         (status = 401, description = "`METRICS_TOKEN` is set and the bearer token does not match",
-            body = crate::platform::error::ErrorBody),
+            body = crate::http::error::ErrorBody),
         (status = 404, description = "`METRICS_ADDR` is set: metrics are served there",
-            body = crate::platform::error::ErrorBody),
+            body = crate::http::error::ErrorBody),
     ))]
 pub async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Response {
     if app.config.metrics_addr.is_some() {

@@ -329,7 +329,7 @@ impl Vars {
             .raw("MIN_APP_VERSION")
             .map(str::to_owned)
             .and_then(|raw| {
-                let parsed = crate::platform::app_version::parse_lenient(&raw);
+                let parsed = crate::platform::version::parse_lenient(&raw);
                 if parsed.is_none() {
                     self.fail(
                         "MIN_APP_VERSION",
@@ -480,7 +480,7 @@ impl Vars {
         for origin in &cors_origins {
             let valid = origin == "*"
                 || ((origin.starts_with("http://") || origin.starts_with("https://"))
-                    && axum::http::HeaderValue::from_str(origin).is_ok());
+                    && http::HeaderValue::from_str(origin).is_ok());
             if !valid {
                 let message = format!("{origin:?} is not an origin like https://app.example.com");
                 self.fail("CORS_ORIGINS", message);

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use sha2::Sha256;
 use utoipa::ToSchema;
 
-use super::error::ApiError;
+use super::error::InvalidInput;
 
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
@@ -35,17 +35,17 @@ impl<C> PageRequest<C> {
         offset: Option<i64>,
         cursor: Option<&str>,
         decode: impl FnOnce(&str) -> Option<C>,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, InvalidInput> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT) as u64;
         let start = match (offset, cursor) {
             (Some(_), Some(_)) => {
-                return Err(ApiError::field(
+                return Err(InvalidInput::new(
                     "cursor",
                     "use either offset or cursor, not both",
                 ));
             }
             (_, Some(cursor)) => PageStart::After(
-                decode(cursor).ok_or_else(|| ApiError::field("cursor", "invalid cursor"))?,
+                decode(cursor).ok_or(InvalidInput::new("cursor", "invalid cursor"))?,
             ),
             (offset, None) => PageStart::Offset(offset.unwrap_or(0).max(0) as u64),
         };

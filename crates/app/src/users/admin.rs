@@ -6,11 +6,11 @@ use uuid::Uuid;
 
 use super::repo::{self, NewUser};
 use super::{Email, Role, UserError};
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::password::policy_violation;
 use crate::auth::session_state;
 use crate::platform::{clock, db};
+use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {

@@ -5,12 +5,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::dto::UserDto;
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::auth::dto::SessionDto;
+use crate::http::error::ApiError;
 use crate::items::dto::ItemDto;
 use crate::platform::clock;
-use crate::platform::error::ApiError;
+use crate::state::AppState;
 
 /// The export document. Files, devices and notifications join it as those features land.
 #[derive(Debug, Serialize, ToSchema)]

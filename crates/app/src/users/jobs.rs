@@ -3,10 +3,10 @@
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::platform::jobs::outbox::OutboxEvent;
+use crate::platform::jobs::runner::EventHandler;
 use crate::platform::mail::Email as Message;
-use crate::platform::outbox::OutboxEvent;
-use crate::platform::worker::EventHandler;
+use crate::state::AppState;
 
 /// The previous address is in the payload because the account no longer holds it; the row is
 /// purged with the rest of the processed outbox.

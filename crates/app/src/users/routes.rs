@@ -9,11 +9,11 @@ use uuid::Uuid;
 use super::dto::{DeleteMeRequest, ListUsersQuery, UpdateMeRequest, UserDto};
 use super::export::Export;
 use super::service;
-use crate::app::AppState;
 use crate::auth::{AdminUser, AuthUser};
-use crate::platform::error::{ApiResult, ErrorBody};
-use crate::platform::extract::{ValidPath, ValidatedJson, ValidatedQuery};
+use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::extract::{ValidPath, ValidatedJson, ValidatedQuery};
 use crate::platform::pagination::Page;
+use crate::state::AppState;
 
 #[utoipa::path(get, path = "/api/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserDto), (status = 401, body = ErrorBody)))]

@@ -13,16 +13,17 @@ use super::dto::{ListUsersQuery, UpdateMeRequest, UserDto};
 use super::export::Export;
 use super::repo::{self, NewUser};
 use super::{Email, UserError};
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::AuthUser;
 use crate::auth::error::AuthError;
-use crate::auth::password::Verified;
 use crate::auth::repo::sessions;
 use crate::auth::session_state;
-use crate::platform::error::ApiError;
+use crate::http::error::ApiError;
+use crate::platform::jobs::outbox;
 use crate::platform::pagination::{Page, PageRequest, PageStart};
-use crate::platform::{clock, db, outbox};
+use crate::platform::password_hash::Verified;
+use crate::platform::{clock, db};
+use crate::state::AppState;
 
 pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<user::Model>, DbErr> {
     repo::find_by_id(conn, id).await

@@ -9,9 +9,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{CHANNEL, decode};
-use crate::app::AppState;
 use crate::auth::session_state;
 use crate::platform::db;
+use crate::state::AppState;
 
 /// How the connection shows up in `pg_stat_activity`.
 pub const APPLICATION_NAME: &str = "aios-server listener";

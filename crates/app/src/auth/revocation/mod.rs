@@ -8,12 +8,9 @@
 //! cache is not trusted at all (`CacheTrust`): liveness is read from the database.
 
 pub mod listener;
-mod trust;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr};
 use uuid::Uuid;
-
-pub use trust::CacheTrust;
 
 use crate::platform::db;
 

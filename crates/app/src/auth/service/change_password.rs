@@ -1,16 +1,16 @@
 use secrecy::SecretString;
 
 use super::check_policy;
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::dto::ChangePasswordRequest;
 use crate::auth::error::AuthError;
 use crate::auth::extract::AuthUser;
-use crate::auth::password::Verified;
 use crate::auth::repo::sessions;
 use crate::auth::repo::user_tokens::{self, TokenKind};
 use crate::auth::session_state;
+use crate::platform::password_hash::Verified;
 use crate::platform::{clock, db};
+use crate::state::AppState;
 use crate::users::{self, Email};
 
 /// Changes the password and ends every other session (the caller's stays).

@@ -2,14 +2,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
 use super::{ClientInfo, limit_attempts_on, open_session, throttle_key, token_response};
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::dto::{LoginRequest, TokenResponse};
 use crate::auth::error::AuthError;
-use crate::auth::password::Verified;
 use crate::auth::repo::throttle;
 use crate::platform::config::AuthConfig;
+use crate::platform::password_hash::Verified;
 use crate::platform::{clock, db};
+use crate::state::AppState;
 use crate::users::{self, Email};
 
 /// How long an account stays locked after `failures` consecutive failures: nothing below the

@@ -1,10 +1,11 @@
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::error::AuthError;
 use crate::auth::extract::AuthUser;
 use crate::auth::repo::{refresh_tokens, sessions};
-use crate::auth::{session_state, tokens};
+use crate::auth::session_state;
+use crate::platform::secrets;
 use crate::platform::{clock, db};
+use crate::state::AppState;
 
 /// Ends the caller's session (and the one `refresh_token` belongs to, if it is the caller's).
 #[tracing::instrument(skip_all, fields(user.id = %user.user_id))]
@@ -24,7 +25,7 @@ pub async fn logout(
     .await?;
     if let Some(presented) = refresh_token
         && let Some(token) =
-            refresh_tokens::find_by_hash(&txn, &tokens::hash_token(&presented)).await?
+            refresh_tokens::find_by_hash(&txn, &secrets::hash_token(&presented)).await?
     {
         // Scoped to the caller's own sessions by `revoke` itself.
         revoked.extend(

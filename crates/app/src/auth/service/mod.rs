@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 use super::dto::{DeviceInfo, TokenResponse};
 use super::error::AuthError;
 use super::repo::{refresh_tokens, sessions as session_repo};
-use super::tokens;
-use crate::app::AppState;
+use crate::platform::secrets;
+use crate::state::AppState;
 use crate::users::Email;
 use crate::users::dto::UserDto;
 
@@ -63,11 +63,11 @@ pub(crate) async fn open_session(
         now,
     )
     .await?;
-    let refresh = tokens::random_token();
+    let refresh = secrets::random_token();
     refresh_tokens::insert(
         conn,
         session.id,
-        tokens::hash_token(&refresh),
+        secrets::hash_token(&refresh),
         now,
         expires_at,
     )

@@ -2,13 +2,15 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use super::{check_policy, throttle_key};
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::error::AuthError;
 use crate::auth::repo::user_tokens::{self, TokenKind};
 use crate::auth::repo::{sessions, throttle};
-use crate::auth::{session_state, tokens};
-use crate::platform::{clock, db, outbox};
+use crate::auth::session_state;
+use crate::platform::jobs::outbox;
+use crate::platform::secrets;
+use crate::platform::{clock, db};
+use crate::state::AppState;
 use crate::users::{self, Email};
 
 pub const PASSWORD_RESET_REQUESTED: &str = "auth:password_reset_requested";
@@ -36,7 +38,7 @@ pub async fn request(app: &AppState, email: &str) -> Result<(), AuthError> {
 #[tracing::instrument(skip_all)]
 pub async fn confirm(app: &AppState, token: &str, password: String) -> Result<(), AuthError> {
     let now = clock::now();
-    let token_hash = tokens::hash_token(token);
+    let token_hash = secrets::hash_token(token);
     let found = user_tokens::find_valid(&*app.db, TokenKind::PasswordReset, &token_hash, now)
         .await?
         .ok_or(AuthError::InvalidToken)?;

@@ -2,15 +2,16 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
 
 use super::delta;
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::dto::TokenResponse;
 use crate::auth::error::AuthError;
 use crate::auth::repo::refresh_tokens::{self, RefreshToken};
 use crate::auth::repo::sessions::{self, Session};
+use crate::auth::session_state;
 use crate::auth::successor::{self, Successor};
-use crate::auth::{session_state, tokens};
+use crate::platform::secrets;
 use crate::platform::{clock, db};
+use crate::state::AppState;
 use crate::users::{self, dto::UserDto};
 
 /// Rotates a refresh token. A token presented again within `REFRESH_REUSE_GRACE_SECS` of its
@@ -21,7 +22,7 @@ use crate::users::{self, dto::UserDto};
 pub async fn refresh(app: &AppState, presented: &str) -> Result<TokenResponse, AuthError> {
     let now = clock::now();
     let txn = db::begin_write(&app.db).await?;
-    let token = refresh_tokens::find_by_hash(&txn, &tokens::hash_token(presented))
+    let token = refresh_tokens::find_by_hash(&txn, &secrets::hash_token(presented))
         .await?
         .ok_or(AuthError::InvalidRefreshToken)?;
     let session = sessions::find(&txn, token.session_id)
@@ -41,14 +42,14 @@ pub async fn refresh(app: &AppState, presented: &str) -> Result<TokenResponse, A
         let (access_token, access_expires_at) =
             app.jwt.issue_expiring(user.id, session.id, &user.role)?;
         let next = Successor {
-            refresh_token: tokens::random_token(),
+            refresh_token: secrets::random_token(),
             access_token,
             access_expires_at,
         };
         let sealed = successor::seal(&app.refresh_seal, token.id, &next)?;
         if refresh_tokens::mark_used(&txn, token.id, now, sealed).await? {
             let expires_at = now + delta(app.config.auth.refresh_token_ttl);
-            let hash = tokens::hash_token(&next.refresh_token);
+            let hash = secrets::hash_token(&next.refresh_token);
             refresh_tokens::insert(&txn, session.id, hash, now, expires_at).await?;
             sessions::touch(&txn, session.id, now, expires_at).await?;
             txn.commit().await?;

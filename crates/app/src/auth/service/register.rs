@@ -2,12 +2,13 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use super::{ClientInfo, check_policy, open_session, token_response};
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::dto::{RegisterRequest, TokenResponse};
 use crate::auth::error::AuthError;
 use crate::platform::idempotency::{self, Claim};
-use crate::platform::{clock, db, outbox};
+use crate::platform::jobs::outbox;
+use crate::platform::{clock, db};
+use crate::state::AppState;
 use crate::users::{self, Email, Role};
 
 pub const USER_REGISTERED: &str = "user:registered";

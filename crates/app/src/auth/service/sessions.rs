@@ -1,6 +1,5 @@
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::dto::{SessionDto, SessionList};
 use crate::auth::error::AuthError;
@@ -8,6 +7,7 @@ use crate::auth::extract::AuthUser;
 use crate::auth::repo::sessions;
 use crate::auth::session_state;
 use crate::platform::{clock, db};
+use crate::state::AppState;
 
 pub async fn list(app: &AppState, user: AuthUser) -> Result<SessionList, AuthError> {
     let items = sessions::list_live(&*app.db, user.user_id, clock::now())

@@ -1,12 +1,13 @@
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::error::AuthError;
 use crate::auth::extract::AuthUser;
 use crate::auth::repo::user_tokens::{self, TokenKind};
-use crate::auth::tokens;
-use crate::platform::{clock, db, outbox};
+use crate::platform::jobs::outbox;
+use crate::platform::secrets;
+use crate::platform::{clock, db};
+use crate::state::AppState;
 use crate::users::{self, Email};
 
 pub const EMAIL_VERIFICATION_REQUESTED: &str = "auth:email_verification_requested";
@@ -17,7 +18,7 @@ pub async fn verify(app: &AppState, token: &str) -> Result<(), AuthError> {
     let found = user_tokens::find_valid(
         &*app.db,
         TokenKind::EmailVerification,
-        &tokens::hash_token(token),
+        &secrets::hash_token(token),
         now,
     )
     .await?

@@ -7,6 +7,7 @@
 
 mod memory;
 mod redis;
+mod trust;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ pub use memory::MemoryCache;
 
 use crate::platform::rate_limit::gcra::{Outcome, Rate};
 pub use redis::RedisCache;
+pub use trust::CacheTrust;
 
 /// What `/health` reports about the cache backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

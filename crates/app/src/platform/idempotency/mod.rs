@@ -8,24 +8,43 @@
 //! most `IDEMPOTENCY_MAX_BYTES_PER_USER` of them: past it, its oldest stored responses are
 //! dropped (a retry of a dropped key runs again). Large replays skip the cache.
 
-mod extract;
 mod seal;
 mod store;
 
 use std::time::Duration;
 
-use axum::response::Response;
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use extract::{HEADER, IdempotencyKey};
 pub use store::{delete_scope, purge_expired, stored_bytes};
 
-use super::error::{ApiError, ErrorCode};
 use super::{cache, clock, db};
-use crate::app::AppState;
+use crate::state::AppState;
+
+/// Why a request with a key does not run.
+#[derive(Debug, thiserror::Error)]
+pub enum IdempotencyError {
+    #[error("a request with this key is still being processed")]
+    InProgress,
+    #[error("this key was used with a different request")]
+    Mismatch,
+    #[error("a stored response does not open with its scope and key")]
+    Unreadable,
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// The stored answer of an earlier request, to send again.
+#[derive(Debug)]
+pub struct Replay {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+    /// The response carries tokens: replay it with `Cache-Control: no-store`.
+    pub no_store: bool,
+}
 
 const RETENTION: TimeDelta = TimeDelta::hours(24);
 const CACHE_TTL: Duration = Duration::from_secs(3600);
@@ -93,7 +112,7 @@ pub fn request_hash(app: &AppState, method: &str, route: &str, body: &impl Seria
 
 pub enum Begin {
     Run(Claim),
-    Replay(Response),
+    Replay(Replay),
 }
 
 fn cache_key(scope: &str, key: &str) -> String {
@@ -114,9 +133,9 @@ struct ReplayOf<'a> {
 }
 
 impl ReplayOf<'_> {
-    fn respond(&self, stored: Stored) -> Result<Begin, ApiError> {
+    fn respond(&self, stored: Stored) -> Result<Begin, IdempotencyError> {
         if stored.request_hash != self.request_hash {
-            return Err(mismatch());
+            return Err(IdempotencyError::Mismatch);
         }
         let body = seal::open(
             &self.app.idempotency_seal,
@@ -124,13 +143,13 @@ impl ReplayOf<'_> {
             self.key,
             &stored.body,
         )
-        .ok_or_else(|| {
-            ApiError::internal(anyhow::anyhow!(
-                "a stored idempotent response does not open with its scope and key"
-            ))
-        })?;
-        extract::replay_response(stored.status, body, &stored.headers, self.no_store)
-            .map(Begin::Replay)
+        .ok_or(IdempotencyError::Unreadable)?;
+        Ok(Begin::Replay(Replay {
+            status: stored.status,
+            body,
+            headers: stored.headers,
+            no_store: self.no_store,
+        }))
     }
 }
 
@@ -141,7 +160,7 @@ pub async fn begin(
     key: &str,
     request_hash: String,
     no_store: bool,
-) -> Result<Begin, ApiError> {
+) -> Result<Begin, IdempotencyError> {
     let replay = ReplayOf {
         app,
         scope,
@@ -177,9 +196,9 @@ pub async fn begin(
         Some(row) if row.expires_at > now && row.locked_until > now => {
             txn.commit().await?;
             if row.request_hash != request_hash {
-                return Err(mismatch());
+                return Err(IdempotencyError::Mismatch);
             }
-            return Err(in_progress());
+            return Err(IdempotencyError::InProgress);
         }
         Some(_) => {
             // Expired, or abandoned by a request that died: start over.
@@ -203,7 +222,7 @@ pub async fn begin(
         Ok(()) => txn.commit().await?,
         // A concurrent request inserted the same key first (PostgreSQL): it is in progress.
         Err(err) if db::is_unique_violation(&err) => {
-            return Err(in_progress());
+            return Err(IdempotencyError::InProgress);
         }
         Err(err) => return Err(err.into()),
     }
@@ -215,21 +234,6 @@ pub async fn begin(
         seal_key: app.idempotency_seal,
         max_stored_bytes: app.config.idempotency.max_bytes_per_scope,
     }))
-}
-
-fn in_progress() -> ApiError {
-    ApiError::new(
-        ErrorCode::IdempotencyInProgress,
-        "A request with this Idempotency-Key is still being processed",
-    )
-    .with_retry_after(1)
-}
-
-fn mismatch() -> ApiError {
-    ApiError::new(
-        ErrorCode::IdempotencyKeyMismatch,
-        "This Idempotency-Key was used with a different request body",
-    )
 }
 
 /// Stores the response with the key, sealed. Call inside the transaction that does the work.
@@ -271,34 +275,5 @@ pub async fn complete(
 pub async fn release(app: &AppState, claim: &Claim) {
     if let Err(err) = store::release(&*app.db, claim.held()).await {
         tracing::warn!(error = %err, "could not release an idempotency key; it expires with its lease");
-    }
-}
-
-/// Runs `work` at most once per key: without a key it simply runs. `no_store` marks responses
-/// that carry tokens.
-pub async fn run_once<F, Fut>(
-    app: &AppState,
-    scope: &str,
-    key: Option<String>,
-    request_hash: String,
-    no_store: bool,
-    work: F,
-) -> Result<Response, ApiError>
-where
-    F: FnOnce(Option<Claim>) -> Fut,
-    Fut: Future<Output = Result<Response, ApiError>>,
-{
-    let Some(key) = key else {
-        return work(None).await;
-    };
-    match begin(app, scope, &key, request_hash, no_store).await? {
-        Begin::Replay(response) => Ok(response),
-        Begin::Run(claim) => {
-            let result = work(Some(claim.clone())).await;
-            if result.is_err() {
-                release(app, &claim).await;
-            }
-            result
-        }
     }
 }

@@ -4,32 +4,11 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::{ApiError, ErrorCode};
+use crate::http::error::ApiError;
+use crate::platform::error::ErrorCode;
+use crate::platform::version::parse_lenient;
 
 pub const X_APP_VERSION: &str = "x-app-version";
-
-/// Parses `1`, `1.2`, `1.2.3`, `v1.2.3` and full semver with pre-release or build metadata:
-/// app stores and build tools are loose about versions, the comparison must not be.
-pub fn parse_lenient(raw: &str) -> Option<semver::Version> {
-    let raw = raw.trim();
-    let raw = raw.strip_prefix(['v', 'V']).unwrap_or(raw);
-    if let Ok(version) = semver::Version::parse(raw) {
-        return Some(version);
-    }
-    let (core, rest) = match raw.find(['-', '+']) {
-        Some(i) => raw.split_at(i),
-        None => (raw, ""),
-    };
-    let parts: Vec<&str> = core.split('.').collect();
-    if parts.is_empty() || parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
-        return None;
-    }
-    let mut padded = parts.join(".");
-    for _ in parts.len()..3 {
-        padded.push_str(".0");
-    }
-    semver::Version::parse(&format!("{padded}{rest}")).ok()
-}
 
 pub async fn require_min_app_version(
     State(min): State<Option<semver::Version>>,
@@ -58,7 +37,7 @@ pub async fn require_min_app_version(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_lenient;
+    use crate::platform::version::parse_lenient;
 
     #[test]
     fn accepts_loose_versions_and_compares_them_as_semver() {

@@ -8,7 +8,8 @@ use axum::http::{HeaderMap, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::{ApiError, ErrorCode};
+use crate::http::error::ApiError;
+use crate::platform::error::ErrorCode;
 
 /// Longest request target (path and query, or the absolute form): 414 above it.
 pub const MAX_URI_BYTES: usize = 8 * 1024;

@@ -26,8 +26,8 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt as _;
 
 use self::activity::{Activity, Expiry, TrackedBody, TrackedIo};
+use crate::http::middleware::head_limits;
 use crate::platform::config::ConnectionConfig;
-use crate::platform::http_limits;
 
 /// How often, at most, reaching `MAX_CONNECTIONS` is logged while it lasts.
 const CAP_LOG_INTERVAL: Duration = Duration::from_secs(60);
@@ -118,8 +118,8 @@ fn builder() -> auto::Builder<TokioExecutor> {
         // Replaced by the per-connection watchdog, which tells a slow head from an idle
         // keep-alive connection.
         .header_read_timeout(None)
-        .max_headers(http_limits::HARD_MAX_HEADERS)
-        .max_buf_size(http_limits::HARD_MAX_HEAD_BYTES);
+        .max_headers(head_limits::HARD_MAX_HEADERS)
+        .max_buf_size(head_limits::HARD_MAX_HEAD_BYTES);
     builder
 }
 

@@ -11,8 +11,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{clock, db, outbox};
-use crate::app::AppState;
+use super::outbox;
+use crate::platform::{clock, db};
+use crate::state::AppState;
 
 /// Handles one event type. Must be idempotent: delivery is at least once.
 #[async_trait::async_trait]

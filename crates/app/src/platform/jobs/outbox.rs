@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::clock;
+use crate::platform::clock;
 
 pub use outbox_event::Model as OutboxEvent;
 

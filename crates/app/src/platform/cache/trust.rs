@@ -1,4 +1,6 @@
-//! Whether this instance may answer session liveness from its own cache.
+//! Whether this instance may answer from its own in-process cache: always when the cache is
+//! shared (Redis) or only one process serves (SQLite); otherwise only while a listener hears
+//! every invalidation (the session revocation listener grants and renews the lease).
 
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
@@ -58,7 +60,7 @@ impl CacheTrust {
     }
 
     /// The listener lost its connection: revocations may go unheard from now on.
-    pub(super) fn distrust(&self) {
+    pub fn distrust(&self) {
         if let Some(lease) = &self.lease {
             lease.until_ms.store(0, SeqCst);
         }
@@ -67,7 +69,7 @@ impl CacheTrust {
     /// The listener is subscribed and has just heard from PostgreSQL: trust the cache for
     /// `lease` more. When trust had lapsed (a new subscription, or a stall), notifications may
     /// have been missed in between, so everything cached before is dropped.
-    pub(super) fn confirm(&self, lease: Duration) {
+    pub fn confirm(&self, lease: Duration) {
         let Some(state) = &self.lease else {
             return;
         };

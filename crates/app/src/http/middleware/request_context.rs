@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
 use tracing::Instrument;
 
-use super::error::{ApiError, ErrorCode, RenderedError};
+use crate::http::error::{ApiError, RenderedError};
+use crate::platform::error::ErrorCode;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -95,7 +96,7 @@ pub async fn request_context(
     }
     let status = response.status().as_u16();
     let latency = started.elapsed();
-    super::metrics::record_request(method.as_str(), &route, status, latency);
+    crate::platform::metrics::record_request(method.as_str(), &route, status, latency);
     span.in_scope(|| {
         tracing::info!(
             status,

@@ -7,7 +7,8 @@ use axum::response::{Html, IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::error::{ErrorBody, ErrorCode, FieldError};
+use super::error::ErrorBody;
+use crate::platform::error::{ErrorCode, FieldError};
 
 #[derive(OpenApi)]
 #[openapi(

@@ -7,7 +7,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
-use super::error::{ApiError, ErrorCode, FieldError};
+use super::error::ApiError;
+use crate::platform::error::{ErrorCode, FieldError};
 
 /// A JSON body that is strict (unknown fields rejected by the type's `deny_unknown_fields`),
 /// type-checked with field paths, and then validated with `garde`.

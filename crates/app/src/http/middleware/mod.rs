@@ -1,0 +1,10 @@
+//! The middleware around every route, outermost first as `router.rs` layers them: request
+//! context, security headers, CORS, head limits, (compression), identify (in `auth`), rate
+//! limit, client version.
+
+pub mod app_version;
+pub mod cors;
+pub mod head_limits;
+pub mod rate_limit;
+pub mod request_context;
+pub mod security_headers;

@@ -1,0 +1,129 @@
+//! Start-up: binding the listeners, serving, running background work in-process, and the
+//! orderly shutdown of all three. This is where the features are wired together: the router
+//! (`router.rs`), the jobs (`jobs/`), the revocation listener.
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::revocation::listener::Listener as RevocationListener;
+use crate::http::server as http_server;
+use crate::platform::config::ConnectionConfig;
+use crate::platform::jobs::runner::Worker;
+use crate::state::AppState;
+
+/// Starts the background work (the outbox relay and scheduled tasks) of this process.
+pub fn start_worker(state: &AppState) -> Worker {
+    Worker::start(
+        state.clone(),
+        crate::jobs::event_handlers(),
+        crate::jobs::scheduled_tasks(),
+    )
+}
+
+/// A bound, ready-to-run HTTP server.
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+    /// The `METRICS_ADDR` listener and its router, when configured.
+    metrics: Option<(TcpListener, Router)>,
+    pub state: AppState,
+}
+
+/// Scrapers are few; the cap only keeps the metrics listener from costing many descriptors.
+const METRICS_MAX_CONNECTIONS: usize = 64;
+
+impl Server {
+    pub async fn bind(state: AppState) -> anyhow::Result<Self> {
+        Self::bind_with(state, Router::new()).await
+    }
+
+    /// Binds with `extra` routes behind the standard middleware (see `router::build_with`).
+    pub async fn bind_with(state: AppState, extra: Router) -> anyhow::Result<Self> {
+        let addr = SocketAddr::new(state.config.host, state.config.port);
+        let listener = TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on {addr}: is another process using the port? (PORT, HOST)")
+        })?;
+        let router = crate::router::build_with(state.clone(), extra);
+        let metrics = match state.config.metrics_addr {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).await.with_context(|| {
+                    format!("cannot listen on {addr} for metrics (METRICS_ADDR)")
+                })?;
+                Some((listener, crate::router::metrics_listener(state.clone())))
+            }
+            None => None,
+        };
+        Ok(Self {
+            listener,
+            router,
+            metrics,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Where `/metrics` is served when `METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> anyhow::Result<Option<SocketAddr>> {
+        match &self.metrics {
+            Some((listener, _)) => Ok(Some(listener.local_addr()?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
+    /// (bounded by `SHUTDOWN_TIMEOUT_SECS`), stops background work and closes the pools.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            router,
+            metrics,
+            state,
+        } = self;
+        let worker = state.config.jobs_in_process.then(|| start_worker(&state));
+        let revocations = state
+            .session_trust
+            .needs_listener()
+            .then(|| RevocationListener::start(state.clone()));
+        let grace = state.config.shutdown_timeout;
+        let stop = CancellationToken::new();
+        let signal = {
+            let stop = stop.clone();
+            async move {
+                shutdown.await;
+                stop.cancel();
+            }
+        };
+        let limits = state.config.connections;
+        let metrics = async {
+            if let Some((listener, router)) = metrics {
+                let limits = ConnectionConfig {
+                    max_connections: limits.max_connections.min(METRICS_MAX_CONNECTIONS),
+                    ..limits
+                };
+                http_server::serve(listener, router, limits, stop.clone(), grace).await;
+            }
+        };
+        let server = http_server::serve(listener, router, limits, stop.clone(), grace);
+        tokio::join!(signal, server, metrics);
+        tracing::info!("HTTP server stopped");
+        if let Some(worker) = worker {
+            worker.stop(grace).await;
+        }
+        if let Some(revocations) = revocations {
+            revocations.stop().await;
+        }
+        state.db.close().await;
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+}

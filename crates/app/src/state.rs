@@ -1,0 +1,102 @@
+//! The application state every handler and background task shares. It holds platform
+//! services only: nothing here knows a feature (start-up is `server.rs`).
+
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+use tokio::sync::Notify;
+
+use crate::platform::cache::{CacheTrust, MemoryCache, RedisCache, SharedCache};
+use crate::platform::config::Config;
+use crate::platform::db::{self, Db};
+use crate::platform::jwt::JwtKeys;
+use crate::platform::mail::{LogMailer, SharedMailer};
+use crate::platform::pagination::CursorCodec;
+use crate::platform::password_hash::PasswordHasher;
+use crate::platform::secrets;
+
+/// Shared by every handler and background task. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub cache: SharedCache,
+    /// Whether session liveness may be answered from `cache` right now.
+    pub session_trust: Arc<CacheTrust>,
+    pub mailer: SharedMailer,
+    pub jwt: Arc<JwtKeys>,
+    pub passwords: PasswordHasher,
+    pub cursors: CursorCodec,
+    /// Key that encrypts stored idempotent responses which carry tokens.
+    pub idempotency_seal: [u8; 32],
+    /// Key that encrypts the pair a refresh issued, kept on the spent token (`auth::successor`).
+    pub refresh_seal: [u8; 32],
+    /// Wakes the in-process outbox relay right after a commit that stored an event.
+    pub outbox_signal: Arc<Notify>,
+}
+
+/// Replacements for the production wiring, used by tests and embedders.
+#[derive(Default)]
+pub struct Overrides {
+    pub mailer: Option<SharedMailer>,
+}
+
+impl AppState {
+    /// Connects to the database (with retries), applies migrations and builds the services.
+    pub async fn build(config: Config, overrides: Overrides) -> anyhow::Result<Self> {
+        let config = Arc::new(config);
+        let db = db::connect(&config).await?;
+        db::migrate(&db).await?;
+        Self::from_parts(config, db, overrides).await
+    }
+
+    /// Builds the services around an open database (whose migrations are up to date).
+    pub async fn from_parts(
+        config: Arc<Config>,
+        db: Db,
+        overrides: Overrides,
+    ) -> anyhow::Result<Self> {
+        // Without Redis on PostgreSQL, instances may be several, each with its own cache: it
+        // can be trusted only while it hears every revocation (`Server::run` listens).
+        let session_trust = Arc::new(
+            if config.redis_url.is_none() && db.backend() == sea_orm::DatabaseBackend::Postgres {
+                CacheTrust::while_listening()
+            } else {
+                CacheTrust::always()
+            },
+        );
+        let cache: SharedCache = match &config.redis_url {
+            Some(url) => {
+                Arc::new(RedisCache::connect(url.expose_secret(), &config.redis_prefix).await?)
+            }
+            None => Arc::new(MemoryCache::new(config.cache_max_bytes)),
+        };
+        let secret = match &config.auth.jwt_secret {
+            Some(secret) => secrets::secret_bytes(secret),
+            None => secrets::secret_bytes(&secrets::load_or_create_dev_secret(&config.data_dir)?),
+        };
+        let mailer = overrides.mailer.unwrap_or_else(|| {
+            Arc::new(LogMailer {
+                log_body: !config.is_production(),
+            })
+        });
+        Ok(Self {
+            jwt: Arc::new(JwtKeys::new(&secret, &config.auth)),
+            passwords: PasswordHasher::new(config.auth.password_hash_concurrency).await?,
+            cursors: CursorCodec::new(&secret),
+            idempotency_seal: secrets::derive_key(&secret, secrets::IDEMPOTENCY_SEAL),
+            refresh_seal: secrets::derive_key(&secret, secrets::REFRESH_SUCCESSOR_SEAL),
+            outbox_signal: Arc::new(Notify::new()),
+            config,
+            db,
+            cache,
+            session_trust,
+            mailer,
+        })
+    }
+
+    /// Call after committing a transaction that enqueued an outbox event.
+    pub fn wake_outbox_relay(&self) {
+        self.outbox_signal.notify_one();
+    }
+}
