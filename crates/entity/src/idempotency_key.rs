@@ -8,7 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub key: String,
     pub request_hash: String,
-    pub state: String,
+    pub state: KeyState,
     pub response_status: Option<i32>,
     pub response_body: Option<String>,
     pub response_headers: Option<Json>,
@@ -23,3 +23,15 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Where a request holding a key stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum KeyState {
+    /// Claimed by a request that is still running (until `locked_until`).
+    #[sea_orm(string_value = "in_progress")]
+    InProgress,
+    /// Done; the response is stored for replays.
+    #[sea_orm(string_value = "completed")]
+    Completed,
+}

@@ -1,11 +1,13 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{ItemId, UserId};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "items")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub owner_id: Uuid,
+    pub id: ItemId,
+    pub owner_id: UserId,
     pub name: String,
     pub description: Option<String>,
     pub data: Option<Json>,

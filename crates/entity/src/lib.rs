@@ -1,8 +1,10 @@
 //! SeaORM entities: the one data model for SQLite and PostgreSQL. Entities never go on the wire;
 //! each feature maps them to its own response types.
 
+pub mod email_change;
 pub mod idempotency_key;
 pub mod idempotency_usage;
+pub mod ids;
 pub mod item;
 pub mod item_owner;
 pub mod login_throttle;
@@ -11,3 +13,5 @@ pub mod refresh_token;
 pub mod session;
 pub mod user;
 pub mod user_token;
+
+pub use ids::{EmailChangeId, EventId, ItemId, RefreshTokenId, SessionId, UserId, UserTokenId};

@@ -1,10 +1,12 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::EventId;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "outbox_events")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: EventId,
     pub event_type: String,
     pub payload: Json,
     pub created_at: DateTimeUtc,

@@ -1,11 +1,13 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{RefreshTokenId, SessionId};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "refresh_tokens")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub session_id: Uuid,
+    pub id: RefreshTokenId,
+    pub session_id: SessionId,
     #[sea_orm(unique)]
     pub token_hash: String,
     pub created_at: DateTimeUtc,

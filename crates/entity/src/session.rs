@@ -1,11 +1,13 @@
 use sea_orm::entity::prelude::*;
 
+use crate::ids::{SessionId, UserId};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "sessions")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub user_id: Uuid,
+    pub id: SessionId,
+    pub user_id: UserId,
     pub device_name: Option<String>,
     pub platform: Option<String>,
     pub app_version: Option<String>,

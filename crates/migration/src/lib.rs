@@ -9,6 +9,7 @@ mod m20261125_000003_create_items;
 mod m20261125_000004_create_idempotency_keys;
 mod m20261201_000005_refresh_token_successor;
 mod m20261201_000006_idempotency_stored_bytes;
+mod m20261201_000007_create_email_changes;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_create_idempotency_keys::Migration),
             Box::new(m20261201_000005_refresh_token_successor::Migration),
             Box::new(m20261201_000006_idempotency_stored_bytes::Migration),
+            Box::new(m20261201_000007_create_email_changes::Migration),
         ]
     }
 }

@@ -3,7 +3,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use uuid::Uuid;
+use entity::{SessionId, UserId};
 
 use super::identify::Caller;
 use super::session_state;
@@ -15,8 +15,8 @@ use crate::users::Role;
 /// The caller, authenticated by a valid access token whose session is still live.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser {
-    pub user_id: Uuid,
-    pub session_id: Uuid,
+    pub user_id: UserId,
+    pub session_id: SessionId,
     pub role: Role,
 }
 

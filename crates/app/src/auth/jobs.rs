@@ -2,40 +2,50 @@
 //! here, at send time, so no raw token is ever stored (the outbox holds only ids).
 
 use chrono::TimeDelta;
-use serde::Deserialize;
-use uuid::Uuid;
+use entity::UserId;
 
+use super::events::{PasswordResetRequested, UserRegistered, VerificationEmailRequested};
 use super::repo::user_tokens::{self, TokenKind};
-use crate::platform::jobs::outbox::OutboxEvent;
-use crate::platform::jobs::runner::EventHandler;
+use crate::platform::jobs::event::{Delivery, EventHandler};
 use crate::platform::mail::Email as Message;
 use crate::platform::secrets;
 use crate::platform::{clock, db};
 use crate::state::AppState;
-use crate::users::{self, Email};
+use crate::users;
 
 pub const RESET_TOKEN_TTL: TimeDelta = TimeDelta::minutes(30);
 pub const VERIFICATION_TOKEN_TTL: TimeDelta = TimeDelta::hours(24);
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UserIdPayload {
-    user_id: Uuid,
-}
-
-#[derive(Deserialize)]
-struct EmailPayload {
-    email: String,
-}
 
 /// `user:registered` and `auth:email_verification_requested`: sends the verification link.
 pub struct SendVerificationEmail;
 
 #[async_trait::async_trait]
-impl EventHandler for SendVerificationEmail {
-    async fn handle(&self, app: &AppState, event: &OutboxEvent) -> anyhow::Result<()> {
-        let payload: UserIdPayload = serde_json::from_value(event.payload.clone())?;
-        let Some(user) = users::service::find(&*app.db, payload.user_id).await? else {
+impl EventHandler<UserRegistered> for SendVerificationEmail {
+    async fn handle(
+        &self,
+        app: &AppState,
+        event: UserRegistered,
+        _: Delivery,
+    ) -> anyhow::Result<()> {
+        self.send(app, event.user_id).await
+    }
+}
+
+#[async_trait::async_trait]
+impl EventHandler<VerificationEmailRequested> for SendVerificationEmail {
+    async fn handle(
+        &self,
+        app: &AppState,
+        event: VerificationEmailRequested,
+        _: Delivery,
+    ) -> anyhow::Result<()> {
+        self.send(app, event.user_id).await
+    }
+}
+
+impl SendVerificationEmail {
+    async fn send(&self, app: &AppState, user_id: UserId) -> anyhow::Result<()> {
+        let Some(user) = users::service::find(&*app.db, user_id).await? else {
             return Ok(()); // deleted since: nothing to verify
         };
         if user.email_verified {
@@ -68,11 +78,17 @@ impl EventHandler for SendVerificationEmail {
 pub struct SendPasswordResetEmail;
 
 #[async_trait::async_trait]
-impl EventHandler for SendPasswordResetEmail {
-    async fn handle(&self, app: &AppState, event: &OutboxEvent) -> anyhow::Result<()> {
-        let payload: EmailPayload = serde_json::from_value(event.payload.clone())?;
-        let email = Email::normalize(&payload.email);
-        let Some(user) = users::service::find_by_email(&*app.db, &email).await? else {
+impl EventHandler<PasswordResetRequested> for SendPasswordResetEmail {
+    async fn handle(
+        &self,
+        app: &AppState,
+        event: PasswordResetRequested,
+        _: Delivery,
+    ) -> anyhow::Result<()> {
+        let Some(user_id) = event.user_id else {
+            return Ok(()); // no account has the address: nothing to send
+        };
+        let Some(user) = users::service::find(&*app.db, user_id).await? else {
             return Ok(());
         };
         let token = issue(app, user.id, TokenKind::PasswordReset, RESET_TOKEN_TTL).await?;
@@ -95,7 +111,7 @@ impl EventHandler for SendPasswordResetEmail {
 
 async fn issue(
     app: &AppState,
-    user_id: Uuid,
+    user_id: UserId,
     kind: TokenKind,
     ttl: TimeDelta,
 ) -> anyhow::Result<String> {

@@ -1,7 +1,9 @@
 //! Authentication: registration, login, tokens, sessions, password reset and email verification.
 
+pub mod account;
 pub mod dto;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod identify;
 pub mod jobs;

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use uuid::Uuid;
+use entity::SessionId;
 
 use super::dto::*;
 use super::extract::AuthUser;
@@ -85,14 +85,14 @@ pub async fn logout(
     OptionalJson(request): OptionalJson<LogoutRequest>,
 ) -> ApiResult<StatusCode> {
     let refresh = request.and_then(|r| r.refresh_token);
-    service::logout::logout(&app, user, refresh).await?;
+    service::logout::logout(&app, user.user_id, user.session_id, refresh).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/auth/logout-all", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "Every session of the user is revoked"), (status = 401, body = ErrorBody)))]
 pub async fn logout_all(State(app): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
-    service::logout::logout_all(&app, user).await?;
+    service::logout::logout_all(&app, user.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -129,7 +129,7 @@ pub async fn change_password(
     user: AuthUser,
     ValidatedJson(request): ValidatedJson<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
-    service::change_password::change_password(&app, user, request).await?;
+    service::change_password::change_password(&app, user.user_id, user.session_id, request).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -151,7 +151,7 @@ pub async fn resend_verification_email(
     State(app): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<StatusCode> {
-    service::verification::resend(&app, user).await?;
+    service::verification::resend(&app, user.user_id).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -161,7 +161,9 @@ pub async fn list_sessions(
     State(app): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<Json<SessionList>> {
-    Ok(Json(service::sessions::list(&app, user).await?))
+    Ok(Json(
+        service::sessions::list(&app, user.user_id, user.session_id).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/auth/sessions/{id}", tag = "auth", security(("bearer" = [])),
@@ -171,8 +173,8 @@ pub async fn list_sessions(
 pub async fn revoke_session(
     State(app): State<AppState>,
     user: AuthUser,
-    ValidPath(id): ValidPath<Uuid>,
+    ValidPath(id): ValidPath<SessionId>,
 ) -> ApiResult<StatusCode> {
-    service::sessions::revoke(&app, user, id).await?;
+    service::sessions::revoke(&app, user.user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

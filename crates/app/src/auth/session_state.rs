@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
+use entity::{SessionId, UserId};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::repo::sessions;
 use crate::platform::{cache, clock};
@@ -22,7 +22,7 @@ const TTL: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LiveSession {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub role: Role,
     /// `CacheTrust` epoch the entry was cached under (always 0 with Redis, so entries of
     /// servers that do not write it stay valid).
@@ -30,15 +30,15 @@ pub struct LiveSession {
     pub epoch: u64,
 }
 
-fn key(session_id: Uuid) -> String {
+fn key(session_id: SessionId) -> String {
     format!("session:{session_id}")
 }
 
 /// The live session `session_id` of `user_id`, with the user's current role.
 pub async fn lookup(
     app: &AppState,
-    session_id: Uuid,
-    user_id: Uuid,
+    session_id: SessionId,
+    user_id: UserId,
 ) -> Result<Option<LiveSession>, sea_orm::DbErr> {
     let key = key(session_id);
     // Read before the database, so that an entry written below carries the epoch that was
@@ -61,7 +61,7 @@ pub async fn lookup(
     };
     let live = LiveSession {
         user_id,
-        role: Role::parse(&user.role),
+        role: user.role,
         epoch: epoch.unwrap_or_default(),
     };
     if epoch.is_none() {
@@ -84,15 +84,15 @@ pub async fn lookup(
 /// than ending sessions; returns the sessions to `forget` once it commits.
 pub async fn user_changed(
     conn: &impl sea_orm::ConnectionTrait,
-    user_id: Uuid,
-) -> Result<Vec<Uuid>, sea_orm::DbErr> {
+    user_id: UserId,
+) -> Result<Vec<SessionId>, sea_orm::DbErr> {
     let ids = sessions::unrevoked_ids_of_user(conn, user_id).await?;
     super::revocation::announce(conn, &ids).await?;
     Ok(ids)
 }
 
 /// Drops cached liveness of revoked sessions. Call after the revoking transaction commits.
-pub async fn forget(app: &AppState, session_ids: &[Uuid]) {
+pub async fn forget(app: &AppState, session_ids: &[SessionId]) {
     let keys: Vec<String> = session_ids.iter().copied().map(key).collect();
     app.cache.delete(&keys).await;
 }

@@ -10,9 +10,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use entity::RefreshTokenId;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 const PREFIX: &str = "v1:";
 
@@ -27,7 +27,11 @@ pub struct Successor {
 }
 
 /// Seals `successor` for the refresh-token row `token_id`.
-pub fn seal(key: &[u8; 32], token_id: Uuid, successor: &Successor) -> anyhow::Result<String> {
+pub fn seal(
+    key: &[u8; 32],
+    token_id: RefreshTokenId,
+    successor: &Successor,
+) -> anyhow::Result<String> {
     let plaintext = serde_json::to_vec(successor)?;
     let mut nonce = [0u8; 12];
     rand::rng().fill_bytes(&mut nonce);
@@ -36,7 +40,7 @@ pub fn seal(key: &[u8; 32], token_id: Uuid, successor: &Successor) -> anyhow::Re
             &Nonce::from(nonce),
             Payload {
                 msg: &plaintext,
-                aad: token_id.as_bytes(),
+                aad: token_id.0.as_bytes(),
             },
         )
         .map_err(|_| anyhow::anyhow!("sealing a refresh successor failed"))?;
@@ -47,7 +51,7 @@ pub fn seal(key: &[u8; 32], token_id: Uuid, successor: &Successor) -> anyhow::Re
 
 /// Opens what `seal` stored for `token_id`; `None` if it was sealed for another row, under
 /// another secret, or altered.
-pub fn open(key: &[u8; 32], token_id: Uuid, stored: &str) -> Option<Successor> {
+pub fn open(key: &[u8; 32], token_id: RefreshTokenId, stored: &str) -> Option<Successor> {
     let bytes = STANDARD.decode(stored.strip_prefix(PREFIX)?).ok()?;
     if bytes.len() < 12 {
         return None;
@@ -59,7 +63,7 @@ pub fn open(key: &[u8; 32], token_id: Uuid, stored: &str) -> Option<Successor> {
             &Nonce::from(nonce),
             Payload {
                 msg: sealed,
-                aad: token_id.as_bytes(),
+                aad: token_id.0.as_bytes(),
             },
         )
         .ok()?;
@@ -80,7 +84,7 @@ mod tests {
 
     #[test]
     fn a_sealed_pair_opens_only_for_its_row_and_key() {
-        let (key, id) = ([7u8; 32], Uuid::now_v7());
+        let (key, id) = ([7u8; 32], RefreshTokenId::new());
         let sealed = seal(&key, id, &pair()).unwrap_or_default();
         assert!(!sealed.contains("secret"));
         let opened = open(&key, id, &sealed).map(|s| (s.refresh_token, s.access_token));
@@ -89,7 +93,10 @@ mod tests {
             Some(("refresh-secret".to_owned(), "access-secret".to_owned()))
         );
         assert!(open(&[8u8; 32], id, &sealed).is_none(), "another key");
-        assert!(open(&key, Uuid::now_v7(), &sealed).is_none(), "another row");
+        assert!(
+            open(&key, RefreshTokenId::new(), &sealed).is_none(),
+            "another row"
+        );
         let mut bytes = STANDARD
             .decode(sealed.trim_start_matches(PREFIX))
             .unwrap_or_default();
@@ -103,7 +110,7 @@ mod tests {
 
     #[test]
     fn every_seal_uses_a_fresh_nonce() {
-        let (key, id) = ([7u8; 32], Uuid::now_v7());
+        let (key, id) = ([7u8; 32], RefreshTokenId::new());
         assert_ne!(seal(&key, id, &pair()).ok(), seal(&key, id, &pair()).ok());
     }
 }

@@ -1,25 +1,20 @@
 //! `POST /api/data/batch`: many operations in one request, all or nothing by default.
 
+use entity::{ItemId, UserId};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
-use serde_json::json;
-use uuid::Uuid;
 
-use super::dto::{
-    BatchOp, BatchOperation, BatchResponse, ItemDto, OperationError, OperationResult,
-};
+use super::dto::{BatchOp, BatchOperation, BatchResponse, ItemDto, OperationResult};
 use super::error::ItemError;
 use super::etag::Condition;
 use super::service;
-use crate::http::error::ApiError;
 use crate::platform::db;
-use crate::platform::error::FieldError;
 use crate::platform::idempotency::{self, Claim};
 use crate::state::AppState;
 
 enum Applied {
     Created(ItemDto),
     Updated(ItemDto),
-    Deleted(Uuid),
+    Deleted(ItemId),
 }
 
 fn invalid(index: usize, field: &str, message: &'static str) -> ItemError {
@@ -32,7 +27,7 @@ fn invalid(index: usize, field: &str, message: &'static str) -> ItemError {
 async fn apply(
     txn: &DatabaseTransaction,
     app: &AppState,
-    owner: Uuid,
+    owner: UserId,
     index: usize,
     operation: BatchOperation,
 ) -> Result<Applied, ItemError> {
@@ -59,6 +54,7 @@ async fn apply(
         BatchOp::Update => {
             let id = operation
                 .id
+                .map(ItemId)
                 .ok_or_else(|| invalid(index, "id", "is required"))?;
             let body = operation
                 .body
@@ -70,6 +66,7 @@ async fn apply(
         BatchOp::Delete => {
             let id = operation
                 .id
+                .map(ItemId)
                 .ok_or_else(|| invalid(index, "id", "is required"))?;
             if operation.body.is_some() {
                 return Err(invalid(index, "body", "is not allowed on delete"));
@@ -100,11 +97,11 @@ fn success(applied: &Applied) -> OperationResult {
     }
 }
 
-fn touched(applied: &[Applied]) -> Vec<Uuid> {
+fn touched(applied: &[Applied]) -> Vec<ItemId> {
     applied
         .iter()
         .filter_map(|a| match a {
-            Applied::Updated(item) => Some(item.id),
+            Applied::Updated(item) => Some(ItemId(item.id)),
             Applied::Deleted(id) => Some(*id),
             Applied::Created(_) => None,
         })
@@ -117,11 +114,11 @@ fn touched(applied: &[Applied]) -> Vec<Uuid> {
 #[tracing::instrument(skip_all, fields(user.id = %owner, operations = request_len(&operations)))]
 pub async fn run(
     app: &AppState,
-    owner: Uuid,
+    owner: UserId,
     operations: Vec<BatchOperation>,
     atomic: bool,
     claim: Option<&Claim>,
-) -> Result<BatchResponse, ApiError> {
+) -> Result<BatchResponse, ItemError> {
     let txn = db::begin_write(&app.db).await?;
     let mut applied = Vec::with_capacity(operations.len());
     let mut results = Vec::with_capacity(operations.len());
@@ -132,7 +129,12 @@ pub async fn run(
                     results.push(success(&done));
                     applied.push(done);
                 }
-                Err(err) => return Err(atomic_failure(index, err)),
+                Err(err) => {
+                    return Err(ItemError::InBatch {
+                        index,
+                        source: Box::new(err),
+                    });
+                }
             }
         } else {
             let savepoint = txn.begin().await?;
@@ -166,28 +168,6 @@ fn request_len(operations: &[BatchOperation]) -> usize {
     operations.len()
 }
 
-fn atomic_failure(index: usize, err: ItemError) -> ApiError {
-    let mut error = ApiError::from(err);
-    let mut details = error.details.take().unwrap_or_default();
-    if details.is_empty() {
-        details.push(FieldError::new(
-            format!("operations[{index}]"),
-            error.message.to_string(),
-        ));
-    }
-    error.details = Some(details);
-    error
-}
-
 fn failure(err: ItemError) -> OperationResult {
-    let error = ApiError::from(err);
-    OperationResult {
-        status: error.status().as_u16(),
-        item: None,
-        error: Some(OperationError {
-            error: error.message.to_string(),
-            code: json!(error.code),
-            details: error.details.map(|d| json!(d)),
-        }),
-    }
+    OperationResult::failed(err)
 }

@@ -30,7 +30,7 @@ pub struct ItemDto {
 impl From<entity::item::Model> for ItemDto {
     fn from(item: entity::item::Model) -> Self {
         Self {
-            id: item.id,
+            id: item.id.into(),
             name: item.name,
             description: item.description,
             data: item.data,
@@ -211,6 +211,23 @@ pub struct OperationResult {
     pub item: Option<ItemDto>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<OperationError>,
+}
+
+impl OperationResult {
+    /// A best-effort operation that failed: the status, code and message the same error would
+    /// have had as a request of its own.
+    pub fn failed(err: super::error::ItemError) -> Self {
+        let error = crate::http::error::ApiError::from(err);
+        Self {
+            status: error.status().as_u16(),
+            item: None,
+            error: Some(OperationError {
+                error: error.message.to_string(),
+                code: serde_json::json!(error.code),
+                details: error.details.map(|d| serde_json::json!(d)),
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -1,5 +1,5 @@
 use crate::http::error::ApiError;
-use crate::platform::error::ErrorCode;
+use crate::platform::error::{ErrorCode, FieldError, InvalidInput};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ItemError {
@@ -21,6 +21,14 @@ pub enum ItemError {
     SyncExpired,
     #[error("invalid cursor")]
     InvalidCursor { path: &'static str },
+    #[error(transparent)]
+    InvalidInput(#[from] InvalidInput),
+    /// An operation of an atomic batch failed, so the whole batch did.
+    #[error("batch operation {index} failed: {source}")]
+    InBatch {
+        index: usize,
+        source: Box<ItemError>,
+    },
     #[error(transparent)]
     Db(#[from] sea_orm::DbErr),
 }
@@ -51,6 +59,20 @@ impl From<ItemError> for ApiError {
                 "This sync cursor is too old: do a full sync (without `since`)",
             ),
             ItemError::InvalidCursor { path } => ApiError::field(path, "invalid cursor"),
+            ItemError::InvalidInput(err) => err.into(),
+            ItemError::InBatch { index, source } => {
+                // The failing operation's own error, with its index in `details`.
+                let mut error = ApiError::from(*source);
+                let mut details = error.details.take().unwrap_or_default();
+                if details.is_empty() {
+                    details.push(FieldError::new(
+                        format!("operations[{index}]"),
+                        error.message.to_string(),
+                    ));
+                }
+                error.details = Some(details);
+                error
+            }
             ItemError::Db(err) => err.into(),
         }
     }

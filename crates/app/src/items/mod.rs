@@ -5,6 +5,7 @@ pub mod batch;
 pub mod dto;
 pub mod error;
 pub mod etag;
+pub mod events;
 pub mod jobs;
 pub mod limits;
 pub mod repo;

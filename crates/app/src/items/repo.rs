@@ -1,6 +1,7 @@
 //! Queries on `items` and `item_owners`.
 
 use chrono::{DateTime, Utc};
+use entity::{ItemId, UserId};
 use entity::{item, item_owner};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
 use sea_orm::{
@@ -8,10 +9,9 @@ use sea_orm::{
     QueryOrder, QuerySelect, Select,
 };
 use serde_json::Value;
-use uuid::Uuid;
 
 use super::dto::ItemSort;
-use crate::users::repo::escape_like;
+use crate::platform::db::escape_like;
 
 pub use item::Model as Item;
 
@@ -25,7 +25,7 @@ pub struct OwnerSeq {
 /// Takes the owner's next change sequence number. The row stays locked until the transaction
 /// ends, so an owner's writes commit one at a time and in sequence order: the delta-sync feed
 /// can never skip a change that commits late.
-pub async fn next_seq(conn: &impl ConnectionTrait, owner: Uuid) -> Result<OwnerSeq, DbErr> {
+pub async fn next_seq(conn: &impl ConnectionTrait, owner: UserId) -> Result<OwnerSeq, DbErr> {
     item_owner::Entity::insert(item_owner::ActiveModel {
         owner_id: Set(owner),
         last_seq: Set(0),
@@ -55,7 +55,7 @@ pub async fn next_seq(conn: &impl ConnectionTrait, owner: Uuid) -> Result<OwnerS
 
 pub async fn adjust_live_count(
     conn: &impl ConnectionTrait,
-    owner: Uuid,
+    owner: UserId,
     delta: i64,
 ) -> Result<(), DbErr> {
     item_owner::Entity::update_many()
@@ -71,14 +71,14 @@ pub async fn adjust_live_count(
 
 pub async fn owner_state(
     conn: &impl ConnectionTrait,
-    owner: Uuid,
+    owner: UserId,
 ) -> Result<Option<item_owner::Model>, DbErr> {
     item_owner::Entity::find_by_id(owner).one(conn).await
 }
 
 pub struct NewItem {
-    pub id: Uuid,
-    pub owner: Uuid,
+    pub id: ItemId,
+    pub owner: UserId,
     pub name: String,
     pub description: Option<String>,
     pub data: Option<Value>,
@@ -122,14 +122,14 @@ pub async fn insert(
 /// A live (not deleted) item of `owner`; another owner's item is simply not found.
 pub async fn find_live(
     conn: &impl ConnectionTrait,
-    owner: Uuid,
-    id: Uuid,
+    owner: UserId,
+    id: ItemId,
 ) -> Result<Option<Item>, DbErr> {
     find_live_query(owner, id).one(conn).await
 }
 
 /// The query behind [`find_live`], unexecuted (the query-plan tests explain it).
-pub fn find_live_query(owner: Uuid, id: Uuid) -> Select<item::Entity> {
+pub fn find_live_query(owner: UserId, id: ItemId) -> Select<item::Entity> {
     item::Entity::find_by_id(id)
         .filter(item::Column::OwnerId.eq(owner))
         .filter(item::Column::DeletedAt.is_null())
@@ -228,7 +228,7 @@ fn sort_column(sort: ItemSort) -> (item::Column, Order) {
     }
 }
 
-fn live_of(owner: Uuid, q: Option<&str>) -> Select<item::Entity> {
+fn live_of(owner: UserId, q: Option<&str>) -> Select<item::Entity> {
     let mut select = item::Entity::find()
         .filter(item::Column::OwnerId.eq(owner))
         .filter(item::Column::DeletedAt.is_null());
@@ -243,7 +243,7 @@ fn live_of(owner: Uuid, q: Option<&str>) -> Select<item::Entity> {
 
 pub async fn count_live(
     conn: &impl ConnectionTrait,
-    owner: Uuid,
+    owner: UserId,
     q: Option<&str>,
 ) -> Result<u64, DbErr> {
     let count: Option<i64> = count_live_query(owner, q).into_tuple().one(conn).await?;
@@ -251,7 +251,7 @@ pub async fn count_live(
 }
 
 /// The query behind [`count_live`], unexecuted (the query-plan tests explain it).
-pub fn count_live_query(owner: Uuid, q: Option<&str>) -> Select<item::Entity> {
+pub fn count_live_query(owner: UserId, q: Option<&str>) -> Select<item::Entity> {
     live_of(owner, q).select_only().column_as(
         SimpleExpr::from(Func::count(Expr::col((item::Entity, item::Column::Id)))),
         "total",
@@ -261,10 +261,10 @@ pub fn count_live_query(owner: Uuid, q: Option<&str>) -> Select<item::Entity> {
 /// One page of live items in `sort` order, after `after` (keyset) or from `offset`.
 pub async fn list_live(
     conn: &impl ConnectionTrait,
-    owner: Uuid,
+    owner: UserId,
     q: Option<&str>,
     sort: ItemSort,
-    after: Option<(SortKey, Uuid)>,
+    after: Option<(SortKey, ItemId)>,
     offset: u64,
     limit: u64,
 ) -> Result<Vec<Item>, DbErr> {
@@ -275,10 +275,10 @@ pub async fn list_live(
 
 /// The query behind [`list_live`], unexecuted (the query-plan tests explain it).
 pub fn list_live_query(
-    owner: Uuid,
+    owner: UserId,
     q: Option<&str>,
     sort: ItemSort,
-    after: Option<(SortKey, Uuid)>,
+    after: Option<(SortKey, ItemId)>,
     offset: u64,
     limit: u64,
 ) -> Select<item::Entity> {
@@ -307,7 +307,7 @@ pub fn list_live_query(
 /// Every change (live items and tombstones) after `since`, in sequence order.
 pub async fn changes_after(
     conn: &impl ConnectionTrait,
-    owner: Uuid,
+    owner: UserId,
     since: i64,
     include_deleted: bool,
     limit: u64,
@@ -325,7 +325,7 @@ pub async fn changes_after(
         .await
 }
 
-pub async fn all_live(conn: &impl ConnectionTrait, owner: Uuid) -> Result<Vec<Item>, DbErr> {
+pub async fn all_live(conn: &impl ConnectionTrait, owner: UserId) -> Result<Vec<Item>, DbErr> {
     live_of(owner, None)
         .order_by_asc(item::Column::CreatedAt)
         .order_by_asc(item::Column::Id)
@@ -333,7 +333,7 @@ pub async fn all_live(conn: &impl ConnectionTrait, owner: Uuid) -> Result<Vec<It
         .await
 }
 
-pub async fn delete_all_of_owner(conn: &impl ConnectionTrait, owner: Uuid) -> Result<(), DbErr> {
+pub async fn delete_all_of_owner(conn: &impl ConnectionTrait, owner: UserId) -> Result<(), DbErr> {
     item::Entity::delete_many()
         .filter(item::Column::OwnerId.eq(owner))
         .exec(conn)
@@ -346,7 +346,7 @@ pub async fn delete_all_of_owner(conn: &impl ConnectionTrait, owner: Uuid) -> Re
 pub async fn expired_tombstones(
     conn: &impl ConnectionTrait,
     before: DateTime<Utc>,
-) -> Result<Vec<(Uuid, i64)>, DbErr> {
+) -> Result<Vec<(UserId, i64)>, DbErr> {
     item::Entity::find()
         .select_only()
         .column(item::Column::OwnerId)
@@ -361,7 +361,7 @@ pub async fn expired_tombstones(
 /// Deletes an owner's tombstones up to `max_seq` and remembers that sync before it is gone.
 pub async fn purge_tombstones(
     conn: &impl ConnectionTrait,
-    owner: Uuid,
+    owner: UserId,
     max_seq: i64,
     before: DateTime<Utc>,
 ) -> Result<u64, DbErr> {

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use uuid::Uuid;
+use entity::ItemId;
 
 use super::dto::*;
 use super::etag::{self, Condition};
@@ -75,7 +75,7 @@ pub async fn create_item(
 pub async fn get_item(
     State(app): State<AppState>,
     user: AuthUser,
-    ValidPath(id): ValidPath<Uuid>,
+    ValidPath(id): ValidPath<ItemId>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let item = service::get(&app, user.user_id, id).await?;
@@ -100,7 +100,7 @@ pub async fn get_item(
 pub async fn replace_item(
     State(app): State<AppState>,
     user: AuthUser,
-    ValidPath(id): ValidPath<Uuid>,
+    ValidPath(id): ValidPath<ItemId>,
     headers: HeaderMap,
     ValidatedJson(input): ValidatedJson<ItemInput>,
 ) -> ApiResult<Response> {
@@ -116,7 +116,7 @@ pub async fn replace_item(
 pub async fn delete_item(
     State(app): State<AppState>,
     user: AuthUser,
-    ValidPath(id): ValidPath<Uuid>,
+    ValidPath(id): ValidPath<ItemId>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let if_match = Condition::from_header(&headers, header::IF_MATCH);

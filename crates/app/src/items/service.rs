@@ -2,31 +2,30 @@
 
 use std::time::Duration;
 
+use entity::{ItemId, UserId};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use uuid::Uuid;
+use serde_json::Value;
 
 use super::dto::{ItemDto, ItemInput, ItemSort, ListItemsQuery};
 use super::error::ItemError;
+use super::events::ItemCreated;
 use super::limits::check_data;
 use super::repo::{self, Item, SortKey};
-use crate::http::error::ApiError;
 use crate::platform::idempotency::{self, Claim};
 use crate::platform::jobs::outbox;
 use crate::platform::pagination::{Page, PageRequest, PageStart};
 use crate::platform::{cache, clock, db};
 use crate::state::AppState;
 
-pub const DATA_CREATED: &str = "data:created";
 const CACHE_TTL: Duration = Duration::from_secs(300);
 
 /// Cache keys carry the owner: an entry can never answer another user's request.
-fn cache_key(owner: Uuid, id: Uuid) -> String {
+fn cache_key(owner: UserId, id: ItemId) -> String {
     format!("item:{owner}:{id}")
 }
 
-pub async fn forget_cached(app: &AppState, owner: Uuid, ids: &[Uuid]) {
+pub async fn forget_cached(app: &AppState, owner: UserId, ids: &[ItemId]) {
     let keys: Vec<String> = ids.iter().map(|id| cache_key(owner, *id)).collect();
     app.cache.delete(&keys).await;
 }
@@ -44,7 +43,7 @@ pub fn check_input(input: &ItemInput, path: &str) -> Result<(), ItemError> {
 pub async fn create_in(
     txn: &DatabaseTransaction,
     app: &AppState,
-    owner: Uuid,
+    owner: UserId,
     input: ItemInput,
 ) -> Result<Item, ItemError> {
     let state = repo::next_seq(txn, owner).await?;
@@ -56,7 +55,7 @@ pub async fn create_in(
     let item = repo::insert(
         txn,
         repo::NewItem {
-            id: Uuid::now_v7(),
+            id: ItemId::new(),
             owner,
             description: input.description,
             name: input.name,
@@ -67,7 +66,7 @@ pub async fn create_in(
     )
     .await?;
     repo::adjust_live_count(txn, owner, 1).await?;
-    outbox::enqueue(txn, DATA_CREATED, &json!({ "dataId": item.id })).await?;
+    outbox::enqueue(txn, &ItemCreated { data_id: item.id }).await?;
     Ok(item)
 }
 
@@ -75,10 +74,10 @@ pub async fn create_in(
 #[tracing::instrument(skip_all, fields(user.id = %owner))]
 pub async fn create(
     app: &AppState,
-    owner: Uuid,
+    owner: UserId,
     input: ItemInput,
     claim: Option<&Claim>,
-) -> Result<ItemDto, ApiError> {
+) -> Result<ItemDto, ItemError> {
     check_input(&input, "data")?;
     let txn = db::begin_write(&app.db).await?;
     let item = ItemDto::from(create_in(&txn, app, owner, input).await?);
@@ -99,7 +98,7 @@ pub fn created_headers(item: &ItemDto) -> Vec<(String, String)> {
 }
 
 #[tracing::instrument(skip_all, fields(user.id = %owner, item.id = %id))]
-pub async fn get(app: &AppState, owner: Uuid, id: Uuid) -> Result<ItemDto, ItemError> {
+pub async fn get(app: &AppState, owner: UserId, id: ItemId) -> Result<ItemDto, ItemError> {
     let key = cache_key(owner, id);
     if let Some(item) = cache::get_json::<ItemDto>(app.cache.as_ref(), &key).await {
         return Ok(item);
@@ -123,8 +122,8 @@ pub async fn get(app: &AppState, owner: Uuid, id: Uuid) -> Result<ItemDto, ItemE
 /// Replaces an item inside `txn`. `if_match` is the caller's precondition.
 pub async fn replace_in(
     txn: &DatabaseTransaction,
-    owner: Uuid,
-    id: Uuid,
+    owner: UserId,
+    id: ItemId,
     input: ItemInput,
     if_match: Option<&super::etag::Condition>,
 ) -> Result<Item, ItemError> {
@@ -152,8 +151,8 @@ pub async fn replace_in(
 #[tracing::instrument(skip_all, fields(user.id = %owner, item.id = %id))]
 pub async fn replace(
     app: &AppState,
-    owner: Uuid,
-    id: Uuid,
+    owner: UserId,
+    id: ItemId,
     input: ItemInput,
     if_match: Option<super::etag::Condition>,
 ) -> Result<ItemDto, ItemError> {
@@ -168,8 +167,8 @@ pub async fn replace(
 /// Deletes an item inside `txn`, leaving a tombstone for delta sync.
 pub async fn delete_in(
     txn: &DatabaseTransaction,
-    owner: Uuid,
-    id: Uuid,
+    owner: UserId,
+    id: ItemId,
     if_match: Option<&super::etag::Condition>,
 ) -> Result<(), ItemError> {
     let state = repo::next_seq(txn, owner).await?;
@@ -189,8 +188,8 @@ pub async fn delete_in(
 #[tracing::instrument(skip_all, fields(user.id = %owner, item.id = %id))]
 pub async fn delete(
     app: &AppState,
-    owner: Uuid,
-    id: Uuid,
+    owner: UserId,
+    id: ItemId,
     if_match: Option<super::etag::Condition>,
 ) -> Result<(), ItemError> {
     let txn = db::begin_write(&app.db).await?;
@@ -206,7 +205,7 @@ struct ListCursor {
     sort: String,
     q: Option<String>,
     key: SortKey,
-    id: Uuid,
+    id: ItemId,
 }
 
 fn sort_name(sort: ItemSort) -> &'static str {
@@ -223,9 +222,9 @@ fn sort_name(sort: ItemSort) -> &'static str {
 #[tracing::instrument(skip_all, fields(user.id = %owner))]
 pub async fn list(
     app: &AppState,
-    owner: Uuid,
+    owner: UserId,
     query: ListItemsQuery,
-) -> Result<Page<ItemDto>, ApiError> {
+) -> Result<Page<ItemDto>, ItemError> {
     let sort = query.sort.unwrap_or_default();
     let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let page = PageRequest::new(query.limit, query.offset, query.cursor.as_deref(), |raw| {
@@ -272,7 +271,7 @@ pub async fn list(
     })
 }
 
-pub async fn export_all(conn: &impl ConnectionTrait, owner: Uuid) -> Result<Vec<ItemDto>, DbErr> {
+pub async fn export_all(conn: &impl ConnectionTrait, owner: UserId) -> Result<Vec<ItemDto>, DbErr> {
     Ok(repo::all_live(conn, owner)
         .await?
         .into_iter()
@@ -280,6 +279,6 @@ pub async fn export_all(conn: &impl ConnectionTrait, owner: Uuid) -> Result<Vec<
         .collect())
 }
 
-pub async fn delete_all_of_owner(conn: &impl ConnectionTrait, owner: Uuid) -> Result<(), DbErr> {
+pub async fn delete_all_of_owner(conn: &impl ConnectionTrait, owner: UserId) -> Result<(), DbErr> {
     repo::delete_all_of_owner(conn, owner).await
 }

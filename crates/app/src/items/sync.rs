@@ -1,8 +1,8 @@
 //! Delta sync: `GET /api/data/changes?since=`.
 
 use chrono::{TimeDelta, Utc};
+use entity::UserId;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::dto::{Change, ChangeOp, ChangesPage, ChangesQuery, ItemDto};
 use super::error::ItemError;
@@ -16,7 +16,7 @@ const DEFAULT_LIMIT: i64 = 100;
 /// was handed out. Sequence numbers are per owner, so a cursor is only valid for its owner.
 #[derive(Debug, Serialize, Deserialize)]
 struct SyncCursor {
-    owner: Uuid,
+    owner: UserId,
     seq: i64,
     issued: i64,
 }
@@ -24,7 +24,7 @@ struct SyncCursor {
 #[tracing::instrument(skip_all, fields(user.id = %owner))]
 pub async fn changes(
     app: &AppState,
-    owner: Uuid,
+    owner: UserId,
     query: ChangesQuery,
 ) -> Result<ChangesPage, ItemError> {
     let now = clock::now();
@@ -90,13 +90,13 @@ pub async fn changes(
         .into_iter()
         .map(|row| match row.deleted_at {
             Some(deleted_at) => Change {
-                id: row.id,
+                id: row.id.into(),
                 op: ChangeOp::Delete,
                 item: None,
                 at: deleted_at,
             },
             None => Change {
-                id: row.id,
+                id: row.id.into(),
                 op: ChangeOp::Upsert,
                 at: row.updated_at,
                 item: Some(ItemDto::from(row)),

@@ -1,18 +1,18 @@
-//! Deletes what has outlived its use: idempotency keys after 24 h, failed-login counters a day
-//! after their last failure (unless locked), ended sessions, spent email tokens and processed
+//! Deletes what has outlived its use: idempotency keys after 24 h, what auth keeps once it has
+//! ended (`auth::account::purge_expired`), email-change records after 90 days and processed
 //! outbox events after a week.
 
 use std::time::Duration;
 
 use chrono::TimeDelta;
 
-use crate::auth::repo::{sessions, throttle, user_tokens};
 use crate::platform::jobs::outbox;
 use crate::platform::jobs::runner::ScheduledTask;
 use crate::platform::{clock, idempotency};
 use crate::state::AppState;
 
-const KEEP_ENDED: TimeDelta = TimeDelta::days(7);
+/// Processed outbox events are kept a week, for tracing what a job did.
+const KEEP_PROCESSED: TimeDelta = TimeDelta::days(7);
 
 pub struct PurgeExpired;
 
@@ -30,15 +30,15 @@ impl ScheduledTask for PurgeExpired {
         let now = clock::now();
         let db = &*app.db;
         let keys = idempotency::purge_expired(db, now).await?;
-        let sessions = sessions::purge_ended(db, now - KEEP_ENDED).await?;
-        let tokens = user_tokens::purge_spent(db, now - KEEP_ENDED).await?;
-        let throttles = throttle::purge_stale(db, now - TimeDelta::days(1)).await?;
-        let events = outbox::purge_processed(db, now - KEEP_ENDED).await?;
+        let auth = crate::auth::account::purge_expired(db, now).await?;
+        let email_changes = crate::users::service::purge_email_changes(db, now).await?;
+        let events = outbox::purge_processed(db, now - KEEP_PROCESSED).await?;
         tracing::debug!(
             keys,
-            sessions,
-            tokens,
-            throttles,
+            sessions = auth.sessions,
+            tokens = auth.tokens,
+            throttles = auth.throttles,
+            email_changes,
             events,
             "purged expired records"
         );

@@ -4,18 +4,18 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
+use entity::{SessionId, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::platform::config::AuthConfig;
 
 /// The claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Claims {
-    pub sub: Uuid,
+    pub sub: UserId,
     /// The session the token belongs to; revoking it revokes the token.
-    pub sid: Uuid,
+    pub sid: SessionId,
     pub role: String,
     pub iss: String,
     pub aud: String,
@@ -56,7 +56,12 @@ impl JwtKeys {
         self.ttl
     }
 
-    pub fn issue(&self, user_id: Uuid, session_id: Uuid, role: &str) -> anyhow::Result<String> {
+    pub fn issue(
+        &self,
+        user_id: UserId,
+        session_id: SessionId,
+        role: &str,
+    ) -> anyhow::Result<String> {
         self.issue_expiring(user_id, session_id, role)
             .map(|(token, _)| token)
     }
@@ -64,8 +69,8 @@ impl JwtKeys {
     /// A new access token and its `exp` (Unix seconds).
     pub fn issue_expiring(
         &self,
-        user_id: Uuid,
-        session_id: Uuid,
+        user_id: UserId,
+        session_id: SessionId,
         role: &str,
     ) -> anyhow::Result<(String, i64)> {
         let iat = chrono::Utc::now().timestamp();

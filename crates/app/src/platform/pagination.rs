@@ -52,6 +52,31 @@ impl<C> PageRequest<C> {
         Ok(Self { limit, start })
     }
 
+    /// Turns the `limit + 1` rows fetched for this page into the page: the extra row only tells
+    /// that there is a next page, whose cursor is taken from the last row shown.
+    pub fn finish<R, T>(
+        &self,
+        mut rows: Vec<R>,
+        total: Option<u64>,
+        cursor_of: impl FnOnce(&R) -> String,
+        item: impl FnMut(R) -> T,
+    ) -> Page<T> {
+        let has_more = rows.len() as u64 > self.limit;
+        rows.truncate(usize::try_from(self.limit).unwrap_or(usize::MAX));
+        let next_cursor = if has_more {
+            rows.last().map(cursor_of)
+        } else {
+            None
+        };
+        Page {
+            items: rows.into_iter().map(item).collect(),
+            limit: self.limit,
+            offset: self.offset(),
+            total,
+            next_cursor,
+        }
+    }
+
     pub fn offset(&self) -> Option<u64> {
         match self.start {
             PageStart::Offset(offset) => Some(offset),

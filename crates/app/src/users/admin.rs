@@ -1,8 +1,8 @@
 //! Administrator accounts: the `ADMIN_EMAIL`/`ADMIN_PASSWORD` bootstrap at start-up and the
 //! `admin create` and `admin promote` commands.
 
+use entity::UserId;
 use secrecy::{ExposeSecret, SecretString};
-use uuid::Uuid;
 
 use super::repo::{self, NewUser};
 use super::{Email, Role, UserError};
@@ -45,7 +45,7 @@ pub async fn create(
     app: &AppState,
     email: &str,
     password: SecretString,
-) -> Result<Uuid, AdminError> {
+) -> Result<UserId, AdminError> {
     let email = parse_email(email)?;
     if let Some(problem) = policy_violation(password.expose_secret(), email.as_str()) {
         return Err(AdminError::WeakPassword(problem));
@@ -77,7 +77,7 @@ pub async fn create(
 /// What `admin promote` did.
 #[derive(Debug)]
 pub struct Promotion {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// The address as stored (normalised).
     pub email: String,
     /// True when the account was an administrator already (nothing changed).
@@ -95,7 +95,7 @@ pub async fn promote(app: &AppState, email: &str) -> Result<Promotion, AdminErro
     let promotion = Promotion {
         user_id: user.id,
         email: user.email,
-        already_admin: Role::parse(&user.role) == Role::Admin,
+        already_admin: user.role == Role::Admin,
     };
     if promotion.already_admin {
         return Ok(promotion);
@@ -149,7 +149,7 @@ pub async fn bootstrap(app: &AppState) -> anyhow::Result<()> {
 }
 
 fn warn_unless_admin(user: &entity::user::Model) {
-    if Role::parse(&user.role) != Role::Admin {
+    if user.role != Role::Admin {
         tracing::warn!(
             user_id = %user.id,
             "ADMIN_EMAIL names an existing account that is not an administrator; start-up \

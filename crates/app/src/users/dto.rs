@@ -27,10 +27,10 @@ pub struct UserDto {
 impl From<entity::user::Model> for UserDto {
     fn from(user: entity::user::Model) -> Self {
         Self {
-            id: user.id,
+            id: user.id.into(),
             email: user.email,
             name: user.name,
-            role: Role::parse(&user.role),
+            role: user.role,
             email_verified: user.email_verified,
             created_at: user.created_at,
             updated_at: user.updated_at,

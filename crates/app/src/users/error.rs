@@ -1,5 +1,5 @@
 use crate::http::error::ApiError;
-use crate::platform::error::ErrorCode;
+use crate::platform::error::{ErrorCode, InvalidInput};
 use crate::platform::rate_limit::Budget;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +18,8 @@ pub enum UserError {
     Db(#[from] sea_orm::DbErr),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+    #[error(transparent)]
+    InvalidInput(#[from] InvalidInput),
 }
 
 impl From<UserError> for ApiError {
@@ -38,6 +40,7 @@ impl From<UserError> for ApiError {
                 ApiError::rate_limited(budget, "Too many requests for this account")
             }
             UserError::Internal(err) => ApiError::internal(err),
+            UserError::InvalidInput(err) => err.into(),
             UserError::Db(err) => err.into(),
         }
     }

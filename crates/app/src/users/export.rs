@@ -5,9 +5,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::dto::UserDto;
-use crate::auth::AuthUser;
+use entity::{SessionId, UserId};
+
+use super::UserError;
 use crate::auth::dto::SessionDto;
-use crate::http::error::ApiError;
 use crate::items::dto::ItemDto;
 use crate::platform::clock;
 use crate::state::AppState;
@@ -22,10 +23,17 @@ pub struct Export {
     pub items: Vec<ItemDto>,
 }
 
-pub async fn collect(app: &AppState, user: AuthUser) -> Result<Export, ApiError> {
-    let profile = super::service::get(app, user.user_id).await?;
-    let sessions = crate::auth::service::sessions::list(app, user).await?.items;
-    let items = crate::items::service::export_all(&*app.db, user.user_id).await?;
+pub async fn collect(
+    app: &AppState,
+    user_id: UserId,
+    session_id: SessionId,
+) -> Result<Export, UserError> {
+    let profile = super::service::get(app, user_id).await?;
+    let sessions = crate::auth::service::sessions::list(app, user_id, session_id)
+        .await
+        .map_err(|err| UserError::Internal(err.into()))?
+        .items;
+    let items = crate::items::service::export_all(&*app.db, user_id).await?;
     Ok(Export {
         exported_at: clock::now(),
         user: profile,

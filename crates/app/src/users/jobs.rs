@@ -1,37 +1,33 @@
 //! The Users feature's background jobs.
 
-use serde::Deserialize;
-use uuid::Uuid;
-
-use crate::platform::jobs::outbox::OutboxEvent;
-use crate::platform::jobs::runner::EventHandler;
+use super::events::UserEmailChanged;
+use crate::platform::jobs::event::{Delivery, EventHandler};
 use crate::platform::mail::Email as Message;
 use crate::state::AppState;
-
-/// The previous address is in the payload because the account no longer holds it; the row is
-/// purged with the rest of the processed outbox.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct EmailChanged {
-    user_id: Uuid,
-    previous_email: String,
-}
 
 /// `user:email_changed`: tells the previous address, so that a takeover through a stolen
 /// session does not go unnoticed.
 pub struct SendEmailChangedNotice;
 
 #[async_trait::async_trait]
-impl EventHandler for SendEmailChangedNotice {
-    async fn handle(&self, app: &AppState, event: &OutboxEvent) -> anyhow::Result<()> {
-        let payload: EmailChanged = serde_json::from_value(event.payload.clone())?;
-        let Some(user) = super::service::find(&*app.db, payload.user_id).await? else {
-            return Ok(()); // deleted since: there is no account left to warn about
+impl EventHandler<UserEmailChanged> for SendEmailChangedNotice {
+    async fn handle(
+        &self,
+        app: &AppState,
+        event: UserEmailChanged,
+        _: Delivery,
+    ) -> anyhow::Result<()> {
+        // Gone with the account if it was deleted since: no one left to warn.
+        let Some(change) = super::repo::find_email_change(&*app.db, event.change_id).await? else {
+            return Ok(());
+        };
+        let Some(user) = super::service::find(&*app.db, change.user_id).await? else {
+            return Ok(());
         };
         app.mailer
             .send(&Message {
                 from: app.config.mail.from.clone(),
-                to: payload.previous_email,
+                to: change.previous_email,
                 subject: "The email address of your account was changed".to_owned(),
                 text: format!(
                     "The email address of your account was changed to {}.\n\nIf you made this \

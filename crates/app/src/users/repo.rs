@@ -1,13 +1,13 @@
 //! Queries on the `users` table.
 
 use chrono::{DateTime, Utc};
-use entity::user;
+use entity::UserId;
+use entity::{EmailChangeId, email_change, user};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
-use uuid::Uuid;
 
 use super::{Email, Role};
 
@@ -25,11 +25,11 @@ pub async fn insert(
     now: DateTime<Utc>,
 ) -> Result<user::Model, DbErr> {
     user::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(UserId::new()),
         email: Set(new.email.as_str().to_owned()),
         name: Set(new.name),
         password_hash: Set(new.password_hash),
-        role: Set(new.role.as_str().to_owned()),
+        role: Set(new.role),
         email_verified: Set(new.email_verified),
         created_at: Set(now),
         updated_at: Set(now),
@@ -40,7 +40,7 @@ pub async fn insert(
 
 pub async fn find_by_id(
     conn: &impl ConnectionTrait,
-    id: Uuid,
+    id: UserId,
 ) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find_by_id(id).one(conn).await
 }
@@ -64,7 +64,7 @@ pub async fn update(
 
 pub async fn set_password_hash(
     conn: &impl ConnectionTrait,
-    id: Uuid,
+    id: UserId,
     hash: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -79,7 +79,7 @@ pub async fn set_password_hash(
 
 pub async fn mark_email_verified(
     conn: &impl ConnectionTrait,
-    id: Uuid,
+    id: UserId,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     user::Entity::update_many()
@@ -93,12 +93,12 @@ pub async fn mark_email_verified(
 
 pub async fn set_role(
     conn: &impl ConnectionTrait,
-    id: Uuid,
+    id: UserId,
     role: Role,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     user::Entity::update_many()
-        .col_expr(user::Column::Role, Expr::value(role.as_str()))
+        .col_expr(user::Column::Role, Expr::value(role))
         .col_expr(user::Column::UpdatedAt, Expr::value(now))
         .filter(user::Column::Id.eq(id))
         .exec(conn)
@@ -106,7 +106,7 @@ pub async fn set_role(
     Ok(())
 }
 
-pub async fn delete(conn: &impl ConnectionTrait, id: Uuid) -> Result<u64, DbErr> {
+pub async fn delete(conn: &impl ConnectionTrait, id: UserId) -> Result<u64, DbErr> {
     Ok(user::Entity::delete_by_id(id)
         .exec(conn)
         .await?
@@ -118,7 +118,7 @@ fn search_condition(q: Option<&str>) -> Condition {
     let Some(q) = q.filter(|q| !q.is_empty()) else {
         return Condition::all();
     };
-    let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+    let pattern = format!("%{}%", crate::platform::db::escape_like(&q.to_lowercase()));
     Condition::any()
         .add(
             Expr::col(user::Column::Email)
@@ -128,18 +128,6 @@ fn search_condition(q: Option<&str>) -> Condition {
             Func::lower(Expr::col(user::Column::Name))
                 .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
         )
-}
-
-/// Escapes `%`, `_` and the escape character itself, so user input matches literally.
-pub fn escape_like(input: &str) -> String {
-    let mut out = String::with_capacity(input.len());
-    for c in input.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 pub async fn count(conn: &impl ConnectionTrait, q: Option<&str>) -> Result<u64, DbErr> {
@@ -153,7 +141,7 @@ pub async fn count(conn: &impl ConnectionTrait, q: Option<&str>) -> Result<u64, 
 pub async fn list(
     conn: &impl ConnectionTrait,
     q: Option<&str>,
-    after: Option<(DateTime<Utc>, Uuid)>,
+    after: Option<(DateTime<Utc>, UserId)>,
     offset: u64,
     limit: u64,
 ) -> Result<Vec<user::Model>, DbErr> {
@@ -176,4 +164,41 @@ pub async fn list(
         .limit(limit)
         .all(conn)
         .await
+}
+
+/// Keeps the address an account had before a change; returns the record's id.
+pub async fn record_email_change(
+    conn: &impl ConnectionTrait,
+    user_id: UserId,
+    previous_email: &str,
+    now: DateTime<Utc>,
+) -> Result<EmailChangeId, DbErr> {
+    let id = EmailChangeId::new();
+    email_change::Entity::insert(email_change::ActiveModel {
+        id: Set(id),
+        user_id: Set(user_id),
+        previous_email: Set(previous_email.to_owned()),
+        created_at: Set(now),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn find_email_change(
+    conn: &impl ConnectionTrait,
+    id: EmailChangeId,
+) -> Result<Option<email_change::Model>, DbErr> {
+    email_change::Entity::find_by_id(id).one(conn).await
+}
+
+pub async fn purge_email_changes(
+    conn: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let result = email_change::Entity::delete_many()
+        .filter(email_change::Column::CreatedAt.lt(before))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
 }

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use uuid::Uuid;
+use entity::UserId;
 
 use super::dto::{DeleteMeRequest, ListUsersQuery, UpdateMeRequest, UserDto};
 use super::export::Export;
@@ -40,7 +40,9 @@ pub async fn update_me(
     user: AuthUser,
     ValidatedJson(request): ValidatedJson<UpdateMeRequest>,
 ) -> ApiResult<Json<UserDto>> {
-    Ok(Json(service::update_me(&app, user, request).await?))
+    Ok(Json(
+        service::update_me(&app, user.user_id, user.session_id, request).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/users/me", tag = "users", security(("bearer" = [])),
@@ -53,7 +55,7 @@ pub async fn delete_me(
     user: AuthUser,
     ValidatedJson(request): ValidatedJson<DeleteMeRequest>,
 ) -> ApiResult<StatusCode> {
-    service::delete_me(&app, user, request.password).await?;
+    service::delete_me(&app, user.user_id, request.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -61,7 +63,7 @@ pub async fn delete_me(
     responses((status = 200, description = "A download (`Content-Disposition: attachment`)", body = Export),
         (status = 401, body = ErrorBody)))]
 pub async fn export_me(State(app): State<AppState>, user: AuthUser) -> ApiResult<Response> {
-    let export = service::export(&app, user).await?;
+    let export = service::export(&app, user.user_id, user.session_id).await?;
     let mut response = Json(export).into_response();
     let disposition = format!("attachment; filename=\"aios-export-{}.json\"", user.user_id);
     let headers = response.headers_mut();
@@ -79,7 +81,7 @@ pub async fn export_me(State(app): State<AppState>, user: AuthUser) -> ApiResult
 pub async fn get_user(
     State(app): State<AppState>,
     AdminUser(admin): AdminUser,
-    ValidPath(id): ValidPath<Uuid>,
+    ValidPath(id): ValidPath<UserId>,
 ) -> ApiResult<Json<UserDto>> {
     crate::audit!("admin.get_user", admin_id = %admin.user_id, user_id = %id);
     Ok(Json(service::get(&app, id).await?))

@@ -3,29 +3,26 @@
 
 use chrono::{DateTime, Utc};
 use entity::user;
+use entity::{SessionId, UserId};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, IntoActiveModel};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use uuid::Uuid;
 
 use super::dto::{ListUsersQuery, UpdateMeRequest, UserDto};
+use super::events::UserEmailChanged;
 use super::export::Export;
 use super::repo::{self, NewUser};
 use super::{Email, UserError};
 use crate::audit;
-use crate::auth::AuthUser;
+use crate::auth::account::{self, Revoked};
 use crate::auth::error::AuthError;
-use crate::auth::repo::sessions;
-use crate::auth::session_state;
-use crate::http::error::ApiError;
 use crate::platform::jobs::outbox;
 use crate::platform::pagination::{Page, PageRequest, PageStart};
 use crate::platform::password_hash::Verified;
 use crate::platform::{clock, db};
 use crate::state::AppState;
 
-pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<user::Model>, DbErr> {
+pub async fn find(conn: &impl ConnectionTrait, id: UserId) -> Result<Option<user::Model>, DbErr> {
     repo::find_by_id(conn, id).await
 }
 
@@ -62,7 +59,7 @@ pub async fn create(
 
 pub async fn set_password_hash(
     conn: &impl ConnectionTrait,
-    id: Uuid,
+    id: UserId,
     hash: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -71,21 +68,18 @@ pub async fn set_password_hash(
 
 pub async fn mark_email_verified(
     conn: &impl ConnectionTrait,
-    id: Uuid,
+    id: UserId,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     repo::mark_email_verified(conn, id, now).await
 }
 
-pub async fn get(app: &AppState, id: Uuid) -> Result<UserDto, UserError> {
+pub async fn get(app: &AppState, id: UserId) -> Result<UserDto, UserError> {
     find(&*app.db, id)
         .await?
         .map(UserDto::from)
         .ok_or(UserError::NotFound)
 }
-
-/// Sent to the previous address after an email change, so a takeover does not go unnoticed.
-pub const EMAIL_CHANGED: &str = "user:email_changed";
 
 fn rate_limited_or_internal(err: AuthError) -> UserError {
     match err {
@@ -116,19 +110,18 @@ async fn confirm_password(
     Ok(())
 }
 
-/// Updates name and/or email. A new email needs the current password, must be free, is no
-/// longer verified and gets a verification email; the old address is told; every other
-/// session ends and links sent to the old address stop working, so a stolen access token
-/// cannot turn into the account.
-#[tracing::instrument(skip_all, fields(user.id = %user.user_id))]
+/// Updates name and/or email of `user_id`, from its session `session_id`. A new email needs
+/// the current password, must be free, is no longer verified and gets a verification email;
+/// the old address is told; every other session ends and links sent to the old address stop
+/// working, so a stolen access token cannot turn into the account.
+#[tracing::instrument(skip_all, fields(user.id = %user_id))]
 pub async fn update_me(
     app: &AppState,
-    user: AuthUser,
+    user_id: UserId,
+    session_id: SessionId,
     request: UpdateMeRequest,
 ) -> Result<UserDto, UserError> {
-    let account = find(&*app.db, user.user_id)
-        .await?
-        .ok_or(UserError::NotFound)?;
+    let account = find(&*app.db, user_id).await?.ok_or(UserError::NotFound)?;
     let new_email = request
         .email
         .as_deref()
@@ -144,7 +137,7 @@ pub async fn update_me(
     }
     let now = clock::now();
     let txn = db::begin_write(&app.db).await?;
-    let current = find(&txn, user.user_id).await?.ok_or(UserError::NotFound)?;
+    let current = find(&txn, user_id).await?.ok_or(UserError::NotFound)?;
     let mut changes = current.clone().into_active_model();
     let mut changed = false;
     if let Some(name) = request.name {
@@ -167,78 +160,73 @@ pub async fn update_me(
     let updated = repo::update(&txn, changes)
         .await
         .map_err(email_taken_or_db)?;
-    let mut revoked = Vec::new();
+    let mut revoked = Revoked::default();
     if new_email.is_some() {
-        use crate::auth::repo::user_tokens::{self, TokenKind};
-        for kind in [TokenKind::EmailVerification, TokenKind::PasswordReset] {
-            user_tokens::consume_all(&txn, user.user_id, kind, now).await?;
-        }
-        revoked = sessions::revoke(
-            &txn,
-            user.user_id,
-            sessions::Revoke::AllExcept(user.session_id),
-            now,
-        )
-        .await?;
-        crate::auth::service::verification::enqueue(&txn, user.user_id).await?;
-        outbox::enqueue(
-            &txn,
-            EMAIL_CHANGED,
-            &json!({ "userId": user.user_id, "previousEmail": current.email }),
-        )
-        .await?;
+        account::void_emailed_links(&txn, user_id, now).await?;
+        revoked = account::end_other_sessions(&txn, user_id, session_id, now).await?;
+        crate::auth::service::verification::enqueue(&txn, user_id).await?;
+        let change_id = repo::record_email_change(&txn, user_id, &current.email, now).await?;
+        outbox::enqueue(&txn, &UserEmailChanged { change_id }).await?;
     }
     txn.commit().await?;
     if new_email.is_some() {
-        session_state::forget(app, &revoked).await;
+        let sessions_revoked = revoked.len();
+        revoked.forget(app).await;
         app.wake_outbox_relay();
-        audit!("user.email_changed", user_id = %user.user_id, sessions_revoked = revoked.len());
+        audit!("user.email_changed", user_id = %user_id, sessions_revoked);
     }
     Ok(UserDto::from(updated))
 }
 
 /// Deletes the account and everything it owns, in one transaction, after checking the password.
-#[tracing::instrument(skip_all, fields(user.id = %user.user_id))]
-pub async fn delete_me(app: &AppState, user: AuthUser, password: String) -> Result<(), ApiError> {
-    let account = find(&*app.db, user.user_id)
-        .await?
-        .ok_or_else(ApiError::unauthorized)?;
-    crate::auth::service::limit_password_checks(app, user.user_id).await?;
+#[tracing::instrument(skip_all, fields(user.id = %user_id))]
+pub async fn delete_me(app: &AppState, user_id: UserId, password: String) -> Result<(), UserError> {
+    let account = find(&*app.db, user_id).await?.ok_or(UserError::NotFound)?;
+    crate::auth::service::limit_password_checks(app, user_id)
+        .await
+        .map_err(rate_limited_or_internal)?;
     let verified = app
         .passwords
         .verify(&SecretString::from(password), Some(&account.password_hash))
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     if verified == Verified::No {
-        audit!("user.delete_failed", user_id = %user.user_id);
-        return Err(AuthError::InvalidCredentials.into());
+        audit!("user.delete_failed", user_id = %user_id);
+        return Err(UserError::InvalidCredentials);
     }
     let txn = db::begin_write(&app.db).await?;
-    let session_ids: Vec<Uuid> = sessions::all_of_user(&txn, user.user_id)
-        .await?
-        .into_iter()
-        .map(|s| s.id)
-        .collect();
-    crate::items::service::delete_all_of_owner(&txn, user.user_id).await?;
-    crate::platform::idempotency::delete_scope(&txn, &user.user_id.to_string()).await?;
-    // Sessions, refresh tokens, email tokens and sync state go with the row (ON DELETE CASCADE).
-    repo::delete(&txn, user.user_id).await?;
-    crate::auth::revocation::announce(&txn, &session_ids).await?;
+    let revoked = account::end_sessions_of_deleted_account(&txn, user_id).await?;
+    crate::items::service::delete_all_of_owner(&txn, user_id).await?;
+    crate::platform::idempotency::delete_scope(&txn, &user_id.to_string()).await?;
+    // Sessions, refresh tokens, email tokens, email changes and sync state go with the row
+    // (ON DELETE CASCADE).
+    repo::delete(&txn, user_id).await?;
     txn.commit().await?;
-    session_state::forget(app, &session_ids).await;
-    audit!("user.deleted", user_id = %user.user_id);
+    revoked.forget(app).await;
+    audit!("user.deleted", user_id = %user_id);
     Ok(())
 }
 
-pub async fn export(app: &AppState, user: AuthUser) -> Result<Export, ApiError> {
-    super::export::collect(app, user).await
+pub async fn export(
+    app: &AppState,
+    user_id: UserId,
+    session_id: SessionId,
+) -> Result<Export, UserError> {
+    super::export::collect(app, user_id, session_id).await
+}
+
+/// Email-change records are kept 90 days: long enough to trace a takeover reported late.
+pub async fn purge_email_changes(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    repo::purge_email_changes(conn, now - chrono::TimeDelta::days(90)).await
 }
 
 #[derive(Serialize, Deserialize)]
-struct UserCursor(DateTime<Utc>, Uuid);
+struct UserCursor(DateTime<Utc>, UserId);
 
 /// Administrators' list of users, newest first, optionally filtered by `q`.
-pub async fn list(app: &AppState, query: ListUsersQuery) -> Result<Page<UserDto>, ApiError> {
+pub async fn list(app: &AppState, query: ListUsersQuery) -> Result<Page<UserDto>, UserError> {
     let page = PageRequest::new(query.limit, query.offset, query.cursor.as_deref(), |c| {
         app.cursors.decode::<UserCursor>(c)
     })?;
@@ -247,24 +235,15 @@ pub async fn list(app: &AppState, query: ListUsersQuery) -> Result<Page<UserDto>
         PageStart::Offset(offset) => (None, *offset),
         PageStart::After(UserCursor(at, id)) => (Some((*at, *id)), 0),
     };
-    let mut rows = repo::list(&*app.db, q, after, offset, page.limit + 1).await?;
-    let has_more = rows.len() as u64 > page.limit;
-    rows.truncate(page.limit as usize);
-    let next_cursor = has_more
-        .then(|| {
-            rows.last()
-                .map(|u| app.cursors.encode(&UserCursor(u.created_at, u.id)))
-        })
-        .flatten();
+    let rows = repo::list(&*app.db, q, after, offset, page.limit + 1).await?;
     let total = match page.start {
         PageStart::Offset(_) => Some(repo::count(&*app.db, q).await?),
         PageStart::After(_) => None,
     };
-    Ok(Page {
-        items: rows.into_iter().map(UserDto::from).collect(),
-        limit: page.limit,
-        offset: page.offset(),
+    Ok(page.finish(
+        rows,
         total,
-        next_cursor,
-    })
+        |u| app.cursors.encode(&UserCursor(u.created_at, u.id)),
+        UserDto::from,
+    ))
 }

@@ -299,13 +299,13 @@ async fn a_legacy_bcrypt_hash_logs_in_and_is_rehashed_to_argon2id() {
     let email = unique_email("legacy");
     let legacy = bcrypt::hash(PASSWORD, 10).unwrap();
     let now = aios_app::platform::clock::now();
-    let id = Uuid::now_v7();
+    let id = entity::UserId::new();
     entity::user::ActiveModel {
         id: Set(id),
         email: Set(email.clone()),
         name: Set(None),
         password_hash: Set(legacy.clone()),
-        role: Set("user".to_owned()),
+        role: Set(entity::user::Role::User),
         email_verified: Set(true),
         created_at: Set(now),
         updated_at: Set(now),

@@ -62,8 +62,8 @@ pub async fn login_user(app: &TestApp, user: &TestUser) -> TestUser {
     TestUser::from_tokens(&response.json, &user.email, &user.password)
 }
 
-pub async fn user_row(app: &TestApp, id: Uuid) -> Option<entity::user::Model> {
-    entity::user::Entity::find_by_id(id)
+pub async fn user_row(app: &TestApp, id: impl Into<entity::UserId>) -> Option<entity::user::Model> {
+    entity::user::Entity::find_by_id(id.into())
         .one(&*app.state.db)
         .await
         .expect("reading the user row")

@@ -7,7 +7,7 @@ use aios_app::items::repo;
 use aios_app::platform::jobs::runner::ScheduledTask as _;
 use aios_app::platform::{db, idempotency};
 use chrono::{TimeDelta, Utc};
-use entity::idempotency_key;
+use entity::idempotency_key::{self, KeyState};
 use futures::future::join_all;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -65,8 +65,8 @@ async fn a_retry_with_the_same_key_replays_the_stored_response() {
         .await
         .expect("stored in the database");
     assert_eq!(
-        (stored.state.as_str(), stored.response_status),
-        ("completed", Some(201))
+        (stored.state, stored.response_status),
+        (KeyState::Completed, Some(201))
     );
     for _ in 0..2 {
         let retry = post_with_key(&app, &user, "key-1", &body).await;
@@ -159,7 +159,7 @@ async fn a_key_still_in_flight_is_409_until_its_lease_runs_out() {
             "/api/data",
             &input,
         )),
-        state: Set("in_progress".into()),
+        state: Set(KeyState::InProgress),
         response_status: Set(None),
         response_body: Set(None),
         response_headers: Set(None),
@@ -252,7 +252,7 @@ async fn the_item_is_rolled_back_when_its_key_cannot_be_completed() {
     let existing = create_named(&app, &user, "existing").await;
     // Hold the owner's change counter so that the request stops between claim and insert.
     let txn = db::begin_write(&app.state.db).await.unwrap();
-    repo::next_seq(&txn, user.id).await.unwrap();
+    repo::next_seq(&txn, entity::UserId(user.id)).await.unwrap();
     let body = json!({ "name": "orphan?" });
     let request = post_with_key(&app, &user, "k", &body);
     let takeover = async {
@@ -283,7 +283,7 @@ async fn the_item_is_rolled_back_when_its_key_cannot_be_completed() {
     let row = key_row(&app, &user, "k")
         .await
         .expect("the new owner's claim is left alone");
-    assert_eq!(row.state, "in_progress");
+    assert_eq!(row.state, KeyState::InProgress);
 }
 
 #[tokio::test]

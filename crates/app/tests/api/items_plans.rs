@@ -126,6 +126,7 @@ fn query(what: String, statement: Statement, index: &'static str, ordered: bool)
 
 /// Every query `GET /api/data` and `GET /api/data/:id` issue, with what each must use.
 fn queries(owner: Uuid, backend: DatabaseBackend) -> Vec<Query> {
+    let owner = entity::UserId(owner);
     let an_hour_ago = Utc::now() - TimeDelta::hours(1);
     let mut out = Vec::new();
     for (sort, index, key) in [
@@ -174,7 +175,7 @@ fn queries(owner: Uuid, backend: DatabaseBackend) -> Vec<Query> {
             index,
             true,
         ));
-        let after = Some((key, Uuid::now_v7()));
+        let after = Some((key, entity::ItemId::new()));
         let keyset = repo::list_live_query(owner, None, sort, after, 0, 21);
         out.push(query(
             format!("cursor page {sort:?}"),
@@ -201,7 +202,7 @@ fn queries(owner: Uuid, backend: DatabaseBackend) -> Vec<Query> {
         "idx_items_owner_",
         false,
     ));
-    let get = repo::find_live_query(owner, Uuid::now_v7()).build(backend);
+    let get = repo::find_live_query(owner, entity::ItemId::new()).build(backend);
     let primary = match backend {
         DatabaseBackend::Sqlite => "sqlite_autoindex_items_1",
         _ => "items_pkey",

@@ -161,7 +161,7 @@ async fn a_change_that_commits_late_is_not_skipped() {
 
     // A slow writer takes its change number and keeps its transaction open...
     let txn = db::begin_write(&app.state.db).await.unwrap();
-    let slow = service::create_in(&txn, &app.state, user.id, input("slow"))
+    let slow = service::create_in(&txn, &app.state, entity::UserId(user.id), input("slow"))
         .await
         .unwrap();
     // ...while a fast writer starts after it and a client syncs meanwhile.

@@ -196,7 +196,7 @@ async fn a_self_registered_admin_email_account_stays_a_plain_user_after_a_restar
     .await
     .unwrap();
     let row = user_row(&app, squatter.id).await.unwrap();
-    assert_eq!(row.role, "user");
+    assert_eq!(row.role, entity::user::Role::User);
     assert_eq!(
         row.password_hash, hash_before,
         "the password is not overwritten"
@@ -295,7 +295,10 @@ async fn a_promotion_takes_effect_at_once_for_live_sessions() {
     let done = admin::promote(&app.state, &user.email.to_uppercase())
         .await
         .unwrap();
-    assert_eq!((done.user_id, done.already_admin), (user.id, false));
+    assert_eq!(
+        (done.user_id.into_uuid(), done.already_admin),
+        (user.id, false)
+    );
     list(&app, &user, "").await.assert_status(200);
     assert_eq!(me(&app, &user.access).await.json["role"], "admin");
     let again = admin::promote(&app.state, &user.email).await.unwrap();

@@ -1,20 +1,20 @@
 use chrono::{DateTime, Utc};
 use entity::refresh_token;
+use entity::{RefreshTokenId, SessionId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
-use uuid::Uuid;
 
 pub use refresh_token::Model as RefreshToken;
 
 pub async fn insert(
     conn: &impl ConnectionTrait,
-    session_id: Uuid,
+    session_id: SessionId,
     token_hash: String,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     refresh_token::Entity::insert(refresh_token::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(RefreshTokenId::new()),
         session_id: Set(session_id),
         token_hash: Set(token_hash),
         created_at: Set(now),
@@ -37,7 +37,10 @@ pub async fn find_by_hash(
         .await
 }
 
-pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<RefreshToken>, DbErr> {
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    id: RefreshTokenId,
+) -> Result<Option<RefreshToken>, DbErr> {
     refresh_token::Entity::find_by_id(id).one(conn).await
 }
 
@@ -46,7 +49,7 @@ pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<Refres
 /// here for the winner's transaction to end, so a read after this sees the winner's pair.
 pub async fn mark_used(
     conn: &impl ConnectionTrait,
-    id: Uuid,
+    id: RefreshTokenId,
     now: DateTime<Utc>,
     sealed_successor: String,
 ) -> Result<bool, DbErr> {

@@ -1,16 +1,16 @@
 use chrono::{DateTime, Utc};
 use entity::session;
+use entity::{SessionId, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
-use uuid::Uuid;
 
 pub use session::Model as Session;
 
 pub struct NewSession {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub device_name: Option<String>,
     pub platform: Option<String>,
     pub app_version: Option<String>,
@@ -25,7 +25,7 @@ pub async fn insert(
     now: DateTime<Utc>,
 ) -> Result<Session, DbErr> {
     session::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(SessionId::new()),
         user_id: Set(new.user_id),
         device_name: Set(new.device_name),
         platform: Set(new.platform),
@@ -41,7 +41,7 @@ pub async fn insert(
     .await
 }
 
-pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<Session>, DbErr> {
+pub async fn find(conn: &impl ConnectionTrait, id: SessionId) -> Result<Option<Session>, DbErr> {
     session::Entity::find_by_id(id).one(conn).await
 }
 
@@ -52,7 +52,7 @@ pub fn is_live(session: &Session, now: DateTime<Utc>) -> bool {
 /// Live sessions of a user, most recently used first.
 pub async fn list_live(
     conn: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
     now: DateTime<Utc>,
 ) -> Result<Vec<Session>, DbErr> {
     session::Entity::find()
@@ -67,7 +67,7 @@ pub async fn list_live(
 
 pub async fn all_of_user(
     conn: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<Vec<Session>, DbErr> {
     session::Entity::find()
         .filter(session::Column::UserId.eq(user_id))
@@ -79,8 +79,8 @@ pub async fn all_of_user(
 /// Ids of the sessions of a user that are not revoked (expired ones too: harmless to include).
 pub async fn unrevoked_ids_of_user(
     conn: &impl ConnectionTrait,
-    user_id: Uuid,
-) -> Result<Vec<Uuid>, DbErr> {
+    user_id: UserId,
+) -> Result<Vec<SessionId>, DbErr> {
     session::Entity::find()
         .select_only()
         .column(session::Column::Id)
@@ -94,7 +94,7 @@ pub async fn unrevoked_ids_of_user(
 /// Extends a session on refresh.
 pub async fn touch(
     conn: &impl ConnectionTrait,
-    id: Uuid,
+    id: SessionId,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -109,19 +109,19 @@ pub async fn touch(
 
 /// Which sessions of a user to revoke.
 pub enum Revoke {
-    One(Uuid),
+    One(SessionId),
     All,
-    AllExcept(Uuid),
+    AllExcept(SessionId),
 }
 
 /// Revokes live sessions of `user_id` and returns their ids (for cache invalidation). The
 /// revocation is announced to every instance when the caller's transaction commits.
 pub async fn revoke(
     conn: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
     which: Revoke,
     now: DateTime<Utc>,
-) -> Result<Vec<Uuid>, DbErr> {
+) -> Result<Vec<SessionId>, DbErr> {
     let mut select = session::Entity::find()
         .select_only()
         .column(session::Column::Id)
@@ -132,7 +132,7 @@ pub async fn revoke(
         Revoke::All => select,
         Revoke::AllExcept(id) => select.filter(session::Column::Id.ne(id)),
     };
-    let ids: Vec<Uuid> = select.into_tuple().all(conn).await?;
+    let ids: Vec<SessionId> = select.into_tuple().all(conn).await?;
     if !ids.is_empty() {
         session::Entity::update_many()
             .col_expr(session::Column::RevokedAt, Expr::value(now))

@@ -2,37 +2,24 @@
 
 use chrono::{DateTime, Utc};
 use entity::user_token;
+use entity::{UserId, UserTokenId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
-use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    PasswordReset,
-    EmailVerification,
-}
-
-impl TokenKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            TokenKind::PasswordReset => "password_reset",
-            TokenKind::EmailVerification => "email_verification",
-        }
-    }
-}
+pub use entity::user_token::TokenKind;
 
 pub async fn insert(
     conn: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
     kind: TokenKind,
     token_hash: String,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     user_token::Entity::insert(user_token::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(UserTokenId::new()),
         user_id: Set(user_id),
-        kind: Set(kind.as_str().to_owned()),
+        kind: Set(kind),
         token_hash: Set(token_hash),
         created_at: Set(now),
         expires_at: Set(expires_at),
@@ -52,7 +39,7 @@ pub async fn find_valid(
 ) -> Result<Option<user_token::Model>, DbErr> {
     user_token::Entity::find()
         .filter(user_token::Column::TokenHash.eq(token_hash))
-        .filter(user_token::Column::Kind.eq(kind.as_str()))
+        .filter(user_token::Column::Kind.eq(kind))
         .filter(user_token::Column::UsedAt.is_null())
         .filter(user_token::Column::ExpiresAt.gt(now))
         .one(conn)
@@ -62,7 +49,7 @@ pub async fn find_valid(
 /// Uses a token up; false when a concurrent request used it first.
 pub async fn consume(
     conn: &impl ConnectionTrait,
-    id: Uuid,
+    id: UserTokenId,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let result = user_token::Entity::update_many()
@@ -77,14 +64,14 @@ pub async fn consume(
 /// Uses up every outstanding token of `kind` for the user (after a reset, older links die).
 pub async fn consume_all(
     conn: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
     kind: TokenKind,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     user_token::Entity::update_many()
         .col_expr(user_token::Column::UsedAt, Expr::value(now))
         .filter(user_token::Column::UserId.eq(user_id))
-        .filter(user_token::Column::Kind.eq(kind.as_str()))
+        .filter(user_token::Column::Kind.eq(kind))
         .filter(user_token::Column::UsedAt.is_null())
         .exec(conn)
         .await?;

@@ -9,6 +9,7 @@
 
 pub mod listener;
 
+use entity::SessionId;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr};
 use uuid::Uuid;
 
@@ -22,7 +23,7 @@ const IDS_PER_NOTIFICATION: usize = 200;
 /// Tells every instance to forget what it cached about `session_ids`, when the transaction
 /// `conn` belongs to commits. Call it in the transaction that revokes or changes them. A no-op
 /// on SQLite, where only one process serves.
-pub async fn announce(conn: &impl ConnectionTrait, session_ids: &[Uuid]) -> Result<(), DbErr> {
+pub async fn announce(conn: &impl ConnectionTrait, session_ids: &[SessionId]) -> Result<(), DbErr> {
     if conn.get_database_backend() != DatabaseBackend::Postgres {
         return Ok(());
     }
@@ -38,19 +39,19 @@ pub async fn announce(conn: &impl ConnectionTrait, session_ids: &[Uuid]) -> Resu
     Ok(())
 }
 
-fn encode(session_ids: &[Uuid]) -> String {
+fn encode(session_ids: &[SessionId]) -> String {
     let ids: Vec<String> = session_ids
         .iter()
-        .map(|id| id.simple().to_string())
+        .map(|id| id.0.simple().to_string())
         .collect();
     ids.join(",")
 }
 
 /// The session ids in a payload; anything else in it is skipped.
-fn decode(payload: &str) -> Vec<Uuid> {
+fn decode(payload: &str) -> Vec<SessionId> {
     payload
         .split(',')
-        .filter_map(|id| Uuid::try_parse(id.trim()).ok())
+        .filter_map(|id| Uuid::try_parse(id.trim()).ok().map(SessionId))
         .collect()
 }
 
@@ -60,11 +61,13 @@ mod tests {
 
     #[test]
     fn payloads_round_trip_and_fit_a_notification() {
-        let ids: Vec<Uuid> = (0..IDS_PER_NOTIFICATION).map(|_| Uuid::now_v7()).collect();
+        let ids: Vec<SessionId> = (0..IDS_PER_NOTIFICATION)
+            .map(|_| SessionId::new())
+            .collect();
         let payload = encode(&ids);
         assert!(payload.len() < 8000, "{} bytes", payload.len());
         assert_eq!(decode(&payload), ids);
-        assert_eq!(decode(""), Vec::<Uuid>::new());
-        assert_eq!(decode("not-a-uuid,,"), Vec::<Uuid>::new());
+        assert_eq!(decode(""), Vec::<SessionId>::new());
+        assert_eq!(decode("not-a-uuid,,"), Vec::<SessionId>::new());
     }
 }

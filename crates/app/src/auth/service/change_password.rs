@@ -1,10 +1,10 @@
+use entity::{SessionId, UserId};
 use secrecy::SecretString;
 
 use super::check_policy;
 use crate::audit;
 use crate::auth::dto::ChangePasswordRequest;
 use crate::auth::error::AuthError;
-use crate::auth::extract::AuthUser;
 use crate::auth::repo::sessions;
 use crate::auth::repo::user_tokens::{self, TokenKind};
 use crate::auth::session_state;
@@ -14,23 +14,24 @@ use crate::state::AppState;
 use crate::users::{self, Email};
 
 /// Changes the password and ends every other session (the caller's stays).
-#[tracing::instrument(skip_all, fields(user.id = %user.user_id))]
+#[tracing::instrument(skip_all, fields(user.id = %user_id))]
 pub async fn change_password(
     app: &AppState,
-    user: AuthUser,
+    user_id: UserId,
+    session_id: SessionId,
     request: ChangePasswordRequest,
 ) -> Result<(), AuthError> {
-    let account = users::service::find(&*app.db, user.user_id)
+    let account = users::service::find(&*app.db, user_id)
         .await?
         .ok_or(AuthError::InvalidCredentials)?;
-    super::limit_password_checks(app, user.user_id).await?;
+    super::limit_password_checks(app, user_id).await?;
     let current = SecretString::from(request.current_password);
     let verified = app
         .passwords
         .verify(&current, Some(&account.password_hash))
         .await?;
     if verified == Verified::No {
-        audit!("password.change_failed", user_id = %user.user_id);
+        audit!("password.change_failed", user_id = %user_id);
         return Err(AuthError::InvalidCredentials);
     }
     check_policy(
@@ -44,18 +45,13 @@ pub async fn change_password(
         .await?;
     let now = clock::now();
     let txn = db::begin_write(&app.db).await?;
-    users::service::set_password_hash(&txn, user.user_id, &hash, now).await?;
+    users::service::set_password_hash(&txn, user_id, &hash, now).await?;
     // A reset link still in a mailbox would undo the change: it dies with the old password.
-    user_tokens::consume_all(&txn, user.user_id, TokenKind::PasswordReset, now).await?;
-    let revoked = sessions::revoke(
-        &txn,
-        user.user_id,
-        sessions::Revoke::AllExcept(user.session_id),
-        now,
-    )
-    .await?;
+    user_tokens::consume_all(&txn, user_id, TokenKind::PasswordReset, now).await?;
+    let revoked =
+        sessions::revoke(&txn, user_id, sessions::Revoke::AllExcept(session_id), now).await?;
     txn.commit().await?;
     session_state::forget(app, &revoked).await;
-    audit!("password.changed", user_id = %user.user_id, sessions_revoked = revoked.len());
+    audit!("password.changed", user_id = %user_id, sessions_revoked = revoked.len());
     Ok(())
 }

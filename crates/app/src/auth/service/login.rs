@@ -1,4 +1,5 @@
 use chrono::{DateTime, TimeDelta, Utc};
+use entity::UserId;
 use secrecy::SecretString;
 
 use super::{ClientInfo, limit_attempts_on, open_session, throttle_key, token_response};
@@ -117,7 +118,7 @@ async fn active_lock(
 async fn record_failure(
     app: &AppState,
     key: &str,
-    user_id: Option<uuid::Uuid>,
+    user_id: Option<UserId>,
 ) -> Result<Option<u64>, AuthError> {
     let now = clock::now();
     let txn = db::begin_write(&app.db).await?;

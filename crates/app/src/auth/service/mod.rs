@@ -10,6 +10,7 @@ pub mod sessions;
 pub mod verification;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use entity::{SessionId, UserId};
 use sea_orm::ConnectionTrait;
 use sha2::{Digest, Sha256};
 
@@ -42,11 +43,11 @@ pub(crate) fn delta(duration: std::time::Duration) -> TimeDelta {
 pub(crate) async fn open_session(
     conn: &impl ConnectionTrait,
     app: &AppState,
-    user_id: uuid::Uuid,
+    user_id: UserId,
     device: Option<DeviceInfo>,
     client: ClientInfo,
     now: DateTime<Utc>,
-) -> Result<(uuid::Uuid, String), AuthError> {
+) -> Result<(SessionId, String), AuthError> {
     let device = device.unwrap_or_default();
     let expires_at = now + delta(app.config.auth.refresh_token_ttl);
     let session = session_repo::insert(
@@ -78,10 +79,10 @@ pub(crate) async fn open_session(
 pub(crate) fn token_response(
     app: &AppState,
     user: entity::user::Model,
-    session_id: uuid::Uuid,
+    session_id: SessionId,
     refresh_token: String,
 ) -> Result<TokenResponse, AuthError> {
-    let access_token = app.jwt.issue(user.id, session_id, &user.role)?;
+    let access_token = app.jwt.issue(user.id, session_id, user.role.as_str())?;
     Ok(TokenResponse {
         user: UserDto::from(user),
         access_token,
@@ -117,7 +118,7 @@ pub async fn limit_attempts_on(app: &AppState, email: &Email) -> Result<(), Auth
 /// Password checks behind an access token (change-password, account deletion, email change):
 /// a stolen token must not allow unlimited guesses. A budget of its own, keyed by the user,
 /// so that strangers failing logins against the address never lock its owner out of these.
-pub async fn limit_password_checks(app: &AppState, user_id: uuid::Uuid) -> Result<(), AuthError> {
+pub async fn limit_password_checks(app: &AppState, user_id: UserId) -> Result<(), AuthError> {
     let limit_per_min = app.config.rate_limits.auth_per_min;
     limit(app, "account", &user_id.to_string(), limit_per_min).await
 }
@@ -126,7 +127,7 @@ pub async fn limit_password_checks(app: &AppState, user_id: uuid::Uuid) -> Resul
 /// a stranger's address and flood it.
 pub async fn limit_verification_mail(
     app: &AppState,
-    user_id: uuid::Uuid,
+    user_id: UserId,
     email: &Email,
 ) -> Result<(), AuthError> {
     let limit_per_min = app.config.rate_limits.auth_per_min;

@@ -1,9 +1,9 @@
 use secrecy::SecretString;
-use serde_json::json;
 
 use super::{check_policy, throttle_key};
 use crate::audit;
 use crate::auth::error::AuthError;
+use crate::auth::events::PasswordResetRequested;
 use crate::auth::repo::user_tokens::{self, TokenKind};
 use crate::auth::repo::{sessions, throttle};
 use crate::auth::session_state;
@@ -13,8 +13,6 @@ use crate::platform::{clock, db};
 use crate::state::AppState;
 use crate::users::{self, Email};
 
-pub const PASSWORD_RESET_REQUESTED: &str = "auth:password_reset_requested";
-
 /// Queues the reset email. The same work and answer whether or not the account exists: the
 /// background job looks the address up, so a request reveals nothing by its timing.
 #[tracing::instrument(skip_all)]
@@ -22,12 +20,11 @@ pub async fn request(app: &AppState, email: &str) -> Result<(), AuthError> {
     let email = Email::normalize(email);
     super::limit_attempts_on(app, &email).await?;
     let txn = db::begin_write(&app.db).await?;
-    outbox::enqueue(
-        &txn,
-        PASSWORD_RESET_REQUESTED,
-        &json!({ "email": email.as_str() }),
-    )
-    .await?;
+    // Looked up either way and stored either way: the same work whether or not it exists.
+    let user_id = users::service::find_by_email(&txn, &email)
+        .await?
+        .map(|user| user.id);
+    outbox::enqueue(&txn, &PasswordResetRequested { user_id }).await?;
     txn.commit().await?;
     app.wake_outbox_relay();
     audit!("password_reset.requested");

@@ -40,7 +40,8 @@ pub async fn refresh(app: &AppState, presented: &str) -> Result<TokenResponse, A
         // The successor is sealed before the token is marked used, so that both are written by
         // one statement: no request can ever see the token spent without its successor.
         let (access_token, access_expires_at) =
-            app.jwt.issue_expiring(user.id, session.id, &user.role)?;
+            app.jwt
+                .issue_expiring(user.id, session.id, user.role.as_str())?;
         let next = Successor {
             refresh_token: secrets::random_token(),
             access_token,

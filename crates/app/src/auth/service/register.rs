@@ -1,17 +1,15 @@
 use secrecy::SecretString;
-use serde_json::json;
 
 use super::{ClientInfo, check_policy, open_session, token_response};
 use crate::audit;
 use crate::auth::dto::{RegisterRequest, TokenResponse};
 use crate::auth::error::AuthError;
+use crate::auth::events::UserRegistered;
 use crate::platform::idempotency::{self, Claim};
 use crate::platform::jobs::outbox;
 use crate::platform::{clock, db};
 use crate::state::AppState;
 use crate::users::{self, Email, Role};
-
-pub const USER_REGISTERED: &str = "user:registered";
 
 #[tracing::instrument(skip_all)]
 pub async fn register(
@@ -42,12 +40,7 @@ pub async fn register(
     .await?;
     let (session_id, refresh) =
         open_session(&txn, app, user.id, request.device, client, now).await?;
-    outbox::enqueue(
-        &txn,
-        USER_REGISTERED,
-        &json!({ "userId": user.id, "email": user.email }),
-    )
-    .await?;
+    outbox::enqueue(&txn, &UserRegistered { user_id: user.id }).await?;
     let user_id = user.id;
     let response = token_response(app, user, session_id, refresh)?;
     if let Some(claim) = claim {

@@ -10,9 +10,9 @@ use secrecy::SecretString;
 
 mod listeners;
 mod sections;
-mod vars;
 #[cfg(test)]
 mod tests;
+mod vars;
 
 pub use listeners::ConnectionConfig;
 

@@ -34,7 +34,12 @@ impl Vars {
         self.raw(var).map(SecretString::from)
     }
 
-    pub(super) fn parse<T: std::str::FromStr>(&mut self, var: &'static str, default: T, expected: &str) -> T {
+    pub(super) fn parse<T: std::str::FromStr>(
+        &mut self,
+        var: &'static str,
+        default: T,
+        expected: &str,
+    ) -> T {
         match self.raw(var).map(|v| v.parse::<T>()) {
             None => default,
             Some(Ok(value)) => value,

@@ -181,7 +181,7 @@ pub async fn begin(
     let locked_until = now + lease;
     let txn = db::begin_write(&app.db).await?;
     match store::find(&txn, scope, key).await? {
-        Some(row) if row.expires_at > now && row.state == store::COMPLETED => {
+        Some(row) if row.expires_at > now && row.state == store::KeyState::Completed => {
             txn.commit().await?;
             // Never cached beyond the key's own life.
             let ttl = (row.expires_at - now)

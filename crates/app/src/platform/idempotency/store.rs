@@ -12,8 +12,7 @@ use sea_orm::{
 
 pub use idempotency_key::Model as KeyRow;
 
-pub const IN_PROGRESS: &str = "in_progress";
-pub const COMPLETED: &str = "completed";
+pub use idempotency_key::KeyState;
 
 /// The row as long as the claim `(scope, key, request_hash, locked_until)` still holds it: if
 /// the lease ran out and another request took the key over, that request's claim differs.
@@ -21,7 +20,7 @@ pub fn held(scope: &str, key: &str, request_hash: &str, locked_until: DateTime<U
     Condition::all()
         .add(idempotency_key::Column::Scope.eq(scope))
         .add(idempotency_key::Column::Key.eq(key))
-        .add(idempotency_key::Column::State.eq(IN_PROGRESS))
+        .add(idempotency_key::Column::State.eq(KeyState::InProgress))
         .add(idempotency_key::Column::RequestHash.eq(request_hash))
         .add(idempotency_key::Column::LockedUntil.eq(locked_until))
 }
@@ -50,7 +49,7 @@ pub async fn insert_claim(conn: &impl ConnectionTrait, claim: NewClaim<'_>) -> R
         scope: Set(claim.scope.to_owned()),
         key: Set(claim.key.to_owned()),
         request_hash: Set(claim.request_hash.to_owned()),
-        state: Set(IN_PROGRESS.to_owned()),
+        state: Set(KeyState::InProgress),
         response_status: Set(None),
         response_body: Set(None),
         response_headers: Set(None),
@@ -89,7 +88,10 @@ pub async fn complete(
 ) -> Result<bool, DbErr> {
     let bytes = response.bytes();
     let result = idempotency_key::Entity::update_many()
-        .col_expr(idempotency_key::Column::State, Expr::value(COMPLETED))
+        .col_expr(
+            idempotency_key::Column::State,
+            Expr::value(KeyState::Completed),
+        )
         .col_expr(
             idempotency_key::Column::ResponseStatus,
             Expr::value(i32::from(response.status)),
@@ -158,7 +160,7 @@ async fn drop_oldest(
             .column(idempotency_key::Column::Key)
             .column(idempotency_key::Column::ResponseBytes)
             .filter(idempotency_key::Column::Scope.eq(scope))
-            .filter(idempotency_key::Column::State.eq(COMPLETED))
+            .filter(idempotency_key::Column::State.eq(KeyState::Completed))
             .filter(idempotency_key::Column::Key.ne(keep))
             .order_by_asc(idempotency_key::Column::CreatedAt)
             .order_by_asc(idempotency_key::Column::Key)

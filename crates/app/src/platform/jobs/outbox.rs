@@ -2,29 +2,26 @@
 //! raised them, then delivered at least once by the relay (`platform::worker`).
 
 use chrono::{DateTime, Utc};
+use entity::EventId;
 use entity::outbox_event;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait,
 };
-use serde::Serialize;
 
+use super::event::Event;
 use crate::platform::clock;
 
 pub use outbox_event::Model as OutboxEvent;
 
 /// Stores an event; call it with the transaction that makes the change.
-pub async fn enqueue(
-    conn: &impl ConnectionTrait,
-    event_type: &str,
-    payload: &impl Serialize,
-) -> Result<(), DbErr> {
-    let payload = serde_json::to_value(payload).map_err(|e| DbErr::Json(e.to_string()))?;
+pub async fn enqueue<E: Event>(conn: &impl ConnectionTrait, event: &E) -> Result<(), DbErr> {
+    let payload = serde_json::to_value(event).map_err(|e| DbErr::Json(e.to_string()))?;
     let now = clock::now();
     outbox_event::Entity::insert(outbox_event::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        event_type: Set(event_type.to_owned()),
+        id: Set(EventId::new()),
+        event_type: Set(E::NAME.to_owned()),
         payload: Set(payload),
         created_at: Set(now),
         available_at: Set(now),
@@ -68,7 +65,7 @@ pub async fn claim(
         .await
 }
 
-pub async fn mark_processed(conn: &impl ConnectionTrait, id: uuid::Uuid) -> Result<(), DbErr> {
+pub async fn mark_processed(conn: &impl ConnectionTrait, id: EventId) -> Result<(), DbErr> {
     outbox_event::Entity::update_many()
         .col_expr(outbox_event::Column::ProcessedAt, Expr::value(clock::now()))
         .col_expr(
@@ -84,7 +81,7 @@ pub async fn mark_processed(conn: &impl ConnectionTrait, id: uuid::Uuid) -> Resu
 /// Records a failed attempt; `retry_at` of `None` gives up (the event stays, with its error).
 pub async fn mark_failed(
     conn: &impl ConnectionTrait,
-    id: uuid::Uuid,
+    id: EventId,
     error: &str,
     retry_at: Option<DateTime<Utc>>,
 ) -> Result<(), DbErr> {

@@ -2,7 +2,6 @@
 //! maintenance. Runs inside `serve` when `JOBS_IN_PROCESS=true` (the default) and in the
 //! `worker` command; any number of workers may run against one database.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,15 +10,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::event::{Delivery, ErasedHandler, EventHandlers};
 use super::outbox;
 use crate::platform::{clock, db};
 use crate::state::AppState;
-
-/// Handles one event type. Must be idempotent: delivery is at least once.
-#[async_trait::async_trait]
-pub trait EventHandler: Send + Sync {
-    async fn handle(&self, app: &AppState, event: &outbox::OutboxEvent) -> anyhow::Result<()>;
-}
 
 /// A task run every `interval`, and once when the worker starts.
 #[async_trait::async_trait]
@@ -28,8 +22,6 @@ pub trait ScheduledTask: Send + Sync {
     fn interval(&self) -> Duration;
     async fn run(&self, app: &AppState) -> anyhow::Result<()>;
 }
-
-pub type EventHandlers = HashMap<&'static str, Arc<dyn EventHandler>>;
 
 const CLAIM_BATCH: u64 = 20;
 const LEASE: TimeDelta = TimeDelta::seconds(60);
@@ -72,7 +64,7 @@ impl Worker {
 }
 
 async fn relay(app: AppState, handlers: Arc<EventHandlers>, cancel: CancellationToken) {
-    let types: Vec<&str> = handlers.keys().copied().collect();
+    let types: Vec<&str> = handlers.names();
     if types.is_empty() {
         return;
     }
@@ -110,10 +102,17 @@ async fn claim(app: &AppState, types: &[&str]) -> anyhow::Result<Vec<outbox::Out
     Ok(events)
 }
 
-async fn deliver(app: &AppState, handler: &dyn EventHandler, event: &outbox::OutboxEvent) {
+async fn deliver(app: &AppState, handler: &dyn ErasedHandler, event: &outbox::OutboxEvent) {
     let span = tracing::info_span!("event", event_id = %event.id, event_type = %event.event_type,
         attempt = event.attempts);
-    let outcome = handler.handle(app, event).instrument(span.clone()).await;
+    let delivery = Delivery {
+        event_id: event.id,
+        attempt: event.attempts,
+    };
+    let outcome = handler
+        .handle_json(app, event.payload.clone(), delivery)
+        .instrument(span.clone())
+        .await;
     let recorded = match outcome {
         Ok(()) => {
             metrics::counter!("outbox_events_processed_total", "event" => event.event_type.clone())

@@ -5,7 +5,7 @@
 
 pub mod gcra;
 
-use uuid::Uuid;
+use entity::UserId;
 
 pub use gcra::Budget;
 use gcra::Rate;
@@ -16,7 +16,7 @@ use crate::state::AppState;
 /// layer once the access token's session is known to be live. A revoked or expired token
 /// never gets here, so it is counted against its client's address like any anonymous request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UserBudget(pub Uuid);
+pub struct UserBudget(pub UserId);
 
 /// Counts one request for `tier`/`id` against `limit` per minute. `None` when the cache
 /// could not count.

@@ -1,0 +1,116 @@
+//! Events as types. Each event is a struct that names itself (`NAME`, the stable string stored
+//! in the outbox), is written with `outbox::enqueue(&txn, &UserRegistered { user_id })` and is
+//! read back into the same struct by the handler registered for it: the name, the payload and
+//! the handler are tied together by the compiler. Payloads carry ids, not personal data: a
+//! handler reads what it needs when it runs.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use entity::EventId;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::state::AppState;
+
+pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The event's name in the outbox and in logs, e.g. `user:registered`. Never renamed:
+    /// stored events are read back by it.
+    const NAME: &'static str;
+}
+
+/// About one delivery of an event.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery {
+    pub event_id: EventId,
+    /// 1 for the first delivery.
+    pub attempt: i32,
+}
+
+/// Handles one event type. Must be idempotent: delivery is at least once.
+#[async_trait::async_trait]
+pub trait EventHandler<E: Event>: Send + Sync {
+    async fn handle(&self, app: &AppState, event: E, delivery: Delivery) -> anyhow::Result<()>;
+}
+
+/// A handler with its event type erased, as the runner holds it.
+#[async_trait::async_trait]
+pub trait ErasedHandler: Send + Sync {
+    async fn handle_json(
+        &self,
+        app: &AppState,
+        payload: serde_json::Value,
+        delivery: Delivery,
+    ) -> anyhow::Result<()>;
+}
+
+struct Typed<E, H> {
+    handler: H,
+    event: PhantomData<fn() -> E>,
+}
+
+#[async_trait::async_trait]
+impl<E: Event, H: EventHandler<E>> ErasedHandler for Typed<E, H> {
+    async fn handle_json(
+        &self,
+        app: &AppState,
+        payload: serde_json::Value,
+        delivery: Delivery,
+    ) -> anyhow::Result<()> {
+        let event: E = serde_json::from_value(payload)
+            .map_err(|err| anyhow::anyhow!("the payload of {} does not parse: {err}", E::NAME))?;
+        self.handler.handle(app, event, delivery).await
+    }
+}
+
+/// Acknowledges an event that nothing consumes yet, so that it never piles up pending.
+struct Acknowledge;
+
+#[async_trait::async_trait]
+impl ErasedHandler for Acknowledge {
+    async fn handle_json(
+        &self,
+        _app: &AppState,
+        _payload: serde_json::Value,
+        _delivery: Delivery,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// Which handler each event type goes to.
+#[derive(Default, Clone)]
+pub struct EventHandlers {
+    by_name: HashMap<&'static str, Arc<dyn ErasedHandler>>,
+}
+
+impl EventHandlers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sends every `E` to `handler`.
+    pub fn on<E: Event>(mut self, handler: impl EventHandler<E> + 'static) -> Self {
+        let typed = Typed::<E, _> {
+            handler,
+            event: PhantomData,
+        };
+        self.by_name.insert(E::NAME, Arc::new(typed));
+        self
+    }
+
+    /// Marks `E` as delivered at once: for events raised for consumers that do not exist yet.
+    pub fn acknowledge<E: Event>(mut self) -> Self {
+        self.by_name.insert(E::NAME, Arc::new(Acknowledge));
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn ErasedHandler>> {
+        self.by_name.get(name)
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        self.by_name.keys().copied().collect()
+    }
+}
