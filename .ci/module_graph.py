@@ -34,14 +34,23 @@ def strip_comments(text):
 
 
 def referenced_paths(text, here):
-    """Module paths a file refers to, resolved against `here` for `super::` and `self::`."""
+    """Module paths a file refers to, resolved against `here` for `super::` and `self::`, and
+    through the names its `use` items bring in (`use crate::users;` then `users::service::f`)."""
     refs = []
+    aliases = {}
     # `use` trees: expand one level of braces, enough for this code base's style.
     for use in re.finditer(r"\buse\s+([^;]+);", text):
         tree = re.sub(r"\s+", "", use.group(1))
-        refs.extend(expand(tree))
+        for path in expand(tree):
+            refs.append(path)
+            parts = path.split("::")
+            if parts[0] in ("crate", "super", "self") and len(parts) > 1:
+                aliases[parts[-1]] = path
     for path in re.finditer(r"\b((?:crate|super|self)(?:::\w+)+)", text):
         refs.append(path.group(1))
+    for name, target in aliases.items():
+        for path in re.finditer(r"(?<![:\w])" + re.escape(name) + r"((?:::\w+)+)", text):
+            refs.append(target + path.group(1))
     out = []
     for ref in refs:
         parts = ref.split("::")

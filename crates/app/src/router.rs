@@ -1,4 +1,12 @@
-//! Every route in one place, and the middleware stack around them.
+//! Every route in one place, and the middleware stack around them. Which URLs each feature
+//! serves:
+//! - `operations`: `/health`, `/health/live`, `/health/ready`, `/metrics`
+//! - `auth`: `/api/auth/*` (register, login, tokens, passwords, verification, sessions)
+//! - `users`: `/api/users/me` (profile, deletion, export) and `/api/users`, `/api/users/{id}`
+//!   (administrators)
+//! - `items`: `/api/data`, `/api/data/{id}`, `/api/data/batch`, `/api/data/changes` (the module
+//!   keeps the contract's older name for data items)
+//! - `http::openapi`: `/api/openapi.json`, `/docs`
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

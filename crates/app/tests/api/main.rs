@@ -7,6 +7,7 @@
 
 mod helpers;
 
+mod architecture;
 mod attack_budgets;
 mod attack_email_change;
 mod attack_input;
@@ -35,6 +36,7 @@ mod items_pagination;
 mod items_plans;
 mod items_support;
 mod items_sync;
+mod jobs_outbox;
 mod logging;
 mod metrics;
 mod openapi;

@@ -2,8 +2,6 @@
 //! fresh database (a SQLite file in a temporary directory, or, with `TEST_DATABASE_URL` set, a
 //! PostgreSQL database created for the test and dropped after it) and calls it over HTTP.
 
-#![allow(dead_code)]
-
 mod logs;
 mod postgres;
 pub mod raw;
@@ -19,7 +17,6 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 pub use logs::captured_logs;
-#[allow(unused_imports)]
 pub use postgres::{TestDatabase, require_services, services};
 
 pub const TEST_JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
