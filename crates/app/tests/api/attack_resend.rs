@@ -125,5 +125,7 @@ async fn accounts_taking_turns_on_one_address_share_that_address_s_budget() {
         .into_iter()
         .filter(|m| m.to == victim_address && m.subject.contains("Confirm"))
         .count();
-    assert_eq!(links, 2, "links mailed to one stranger");
+    // A job reads the account's address when it runs: an account that moved away again before
+    // its job ran has its link mailed to the new address, so at most two reach the stranger.
+    assert!(links <= 2, "{links} links mailed to one stranger");
 }
