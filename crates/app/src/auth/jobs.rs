@@ -6,6 +6,7 @@ use entity::UserId;
 
 use super::events::{PasswordResetRequested, UserRegistered, VerificationEmailRequested};
 use super::repo::user_tokens::{self, TokenKind};
+use crate::platform::jobs::error::JobError;
 use crate::platform::jobs::event::{Delivery, EventHandler};
 use crate::platform::mail::Email as Message;
 use crate::platform::secrets;
@@ -26,7 +27,7 @@ impl EventHandler<UserRegistered> for SendVerificationEmail {
         app: &AppState,
         event: UserRegistered,
         _: Delivery,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), JobError> {
         self.send(app, event.user_id).await
     }
 }
@@ -38,13 +39,13 @@ impl EventHandler<VerificationEmailRequested> for SendVerificationEmail {
         app: &AppState,
         event: VerificationEmailRequested,
         _: Delivery,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), JobError> {
         self.send(app, event.user_id).await
     }
 }
 
 impl SendVerificationEmail {
-    async fn send(&self, app: &AppState, user_id: UserId) -> anyhow::Result<()> {
+    async fn send(&self, app: &AppState, user_id: UserId) -> Result<(), JobError> {
         let Some(user) = users::service::find(&*app.db, user_id).await? else {
             return Ok(()); // deleted since: nothing to verify
         };
@@ -84,7 +85,7 @@ impl EventHandler<PasswordResetRequested> for SendPasswordResetEmail {
         app: &AppState,
         event: PasswordResetRequested,
         _: Delivery,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), JobError> {
         let Some(user_id) = event.user_id else {
             return Ok(()); // no account has the address: nothing to send
         };

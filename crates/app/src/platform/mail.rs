@@ -67,3 +67,10 @@ impl Mailer for MemoryMailer {
         Ok(())
     }
 }
+
+/// Until transports report what kind of failure they met, every one is worth a retry.
+impl From<MailError> for crate::platform::jobs::error::JobError {
+    fn from(err: MailError) -> Self {
+        Self::retry(err)
+    }
+}

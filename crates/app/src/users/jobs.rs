@@ -1,6 +1,7 @@
 //! The Users feature's background jobs.
 
 use super::events::UserEmailChanged;
+use crate::platform::jobs::error::JobError;
 use crate::platform::jobs::event::{Delivery, EventHandler};
 use crate::platform::mail::Email as Message;
 use crate::state::AppState;
@@ -16,7 +17,7 @@ impl EventHandler<UserEmailChanged> for SendEmailChangedNotice {
         app: &AppState,
         event: UserEmailChanged,
         _: Delivery,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), JobError> {
         // Gone with the account if it was deleted since: no one left to warn.
         let Some(change) = super::repo::find_email_change(&*app.db, event.change_id).await? else {
             return Ok(());

@@ -12,6 +12,7 @@ use entity::EventId;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::error::JobError;
 use crate::state::AppState;
 
 pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
@@ -31,7 +32,7 @@ pub struct Delivery {
 /// Handles one event type. Must be idempotent: delivery is at least once.
 #[async_trait::async_trait]
 pub trait EventHandler<E: Event>: Send + Sync {
-    async fn handle(&self, app: &AppState, event: E, delivery: Delivery) -> anyhow::Result<()>;
+    async fn handle(&self, app: &AppState, event: E, delivery: Delivery) -> Result<(), JobError>;
 }
 
 /// A handler with its event type erased, as the runner holds it.
@@ -42,7 +43,7 @@ pub trait ErasedHandler: Send + Sync {
         app: &AppState,
         payload: serde_json::Value,
         delivery: Delivery,
-    ) -> anyhow::Result<()>;
+    ) -> Result<(), JobError>;
 }
 
 struct Typed<E, H> {
@@ -57,9 +58,11 @@ impl<E: Event, H: EventHandler<E>> ErasedHandler for Typed<E, H> {
         app: &AppState,
         payload: serde_json::Value,
         delivery: Delivery,
-    ) -> anyhow::Result<()> {
-        let event: E = serde_json::from_value(payload)
-            .map_err(|err| anyhow::anyhow!("the payload of {} does not parse: {err}", E::NAME))?;
+    ) -> Result<(), JobError> {
+        // A payload that does not parse never will: no retry can help it.
+        let event: E = serde_json::from_value(payload).map_err(|err| {
+            JobError::Permanent(format!("the payload of {} does not parse: {err}", E::NAME))
+        })?;
         self.handler.handle(app, event, delivery).await
     }
 }
@@ -74,7 +77,7 @@ impl ErasedHandler for Acknowledge {
         _app: &AppState,
         _payload: serde_json::Value,
         _delivery: Delivery,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), JobError> {
         Ok(())
     }
 }

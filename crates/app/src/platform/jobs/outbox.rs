@@ -79,16 +79,23 @@ pub async fn mark_processed(conn: &impl ConnectionTrait, id: EventId) -> Result<
 }
 
 /// Records a failed attempt; `retry_at` of `None` gives up (the event stays, with its error).
+/// `attempts_back` gives back attempts that were not really spent (a deferred delivery).
 pub async fn mark_failed(
     conn: &impl ConnectionTrait,
     id: EventId,
     error: &str,
     retry_at: Option<DateTime<Utc>>,
+    attempts_back: i32,
 ) -> Result<(), DbErr> {
-    let mut update = outbox_event::Entity::update_many().col_expr(
-        outbox_event::Column::LastError,
-        Expr::value(error.to_owned()),
-    );
+    let mut update = outbox_event::Entity::update_many()
+        .col_expr(
+            outbox_event::Column::LastError,
+            Expr::value(error.to_owned()),
+        )
+        .col_expr(
+            outbox_event::Column::Attempts,
+            Expr::col(outbox_event::Column::Attempts).sub(attempts_back),
+        );
     update = match retry_at {
         Some(at) => update.col_expr(outbox_event::Column::AvailableAt, Expr::value(at)),
         None => update.col_expr(outbox_event::Column::ProcessedAt, Expr::value(clock::now())),

@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::error::JobError;
 use super::event::{Delivery, ErasedHandler, EventHandlers};
 use super::outbox;
 use crate::platform::{clock, db};
@@ -120,13 +121,21 @@ async fn deliver(app: &AppState, handler: &dyn ErasedHandler, event: &outbox::Ou
             outbox::mark_processed(&*app.db, event.id).await
         }
         Err(err) => {
-            let message = format!("{err:#}");
-            let retry_at = (event.attempts < MAX_ATTEMPTS).then(|| {
-                let backoff = 2i64
-                    .saturating_pow(event.attempts.clamp(0, 12) as u32)
-                    .min(3600);
-                clock::now() + TimeDelta::seconds(backoff)
-            });
+            let message = err.to_string();
+            let now = clock::now();
+            let delay = |d: Duration| TimeDelta::from_std(d).unwrap_or(TimeDelta::hours(1));
+            let (retry_at, attempts_back) = match &err {
+                JobError::Permanent(_) => (None, 0),
+                // The provider is down: wait for it without spending the attempt.
+                JobError::Defer { after, .. } => (Some(now + delay(*after)), 1),
+                JobError::Retry { retry_after, .. } => {
+                    let backoff = 2i64
+                        .saturating_pow(event.attempts.clamp(0, 12) as u32)
+                        .min(3600);
+                    let wait = retry_after.map_or(TimeDelta::seconds(backoff), delay);
+                    ((event.attempts < MAX_ATTEMPTS).then(|| now + wait), 0)
+                }
+            };
             metrics::counter!("outbox_events_failed_total", "event" => event.event_type.clone())
                 .increment(1);
             if retry_at.is_some() {
@@ -134,7 +143,7 @@ async fn deliver(app: &AppState, handler: &dyn ErasedHandler, event: &outbox::Ou
             } else {
                 tracing::error!(parent: &span, error = %message, "event handler failed; giving up");
             }
-            outbox::mark_failed(&*app.db, event.id, &message, retry_at).await
+            outbox::mark_failed(&*app.db, event.id, &message, retry_at, attempts_back).await
         }
     };
     if let Err(err) = recorded {
