@@ -6,6 +6,7 @@ use std::sync::Arc;
 use secrecy::ExposeSecret;
 use tokio::sync::Notify;
 
+use crate::platform::breaker::Breakers;
 use crate::platform::cache::{CacheTrust, MemoryCache, RedisCache, SharedCache};
 use crate::platform::config::Config;
 use crate::platform::db::{self, Db};
@@ -31,6 +32,8 @@ pub struct AppState {
     pub idempotency_seal: [u8; 32],
     /// Key that encrypts the pair a refresh issued, kept on the spent token (`auth::successor`).
     pub refresh_seal: [u8; 32],
+    /// The circuit breakers of external providers, by name.
+    pub breakers: Arc<Breakers>,
     /// Wakes the in-process outbox relay right after a commit that stored an event.
     pub outbox_signal: Arc<Notify>,
 }
@@ -87,6 +90,7 @@ impl AppState {
             idempotency_seal: secrets::derive_key(&secret, secrets::IDEMPOTENCY_SEAL),
             refresh_seal: secrets::derive_key(&secret, secrets::REFRESH_SUCCESSOR_SEAL),
             outbox_signal: Arc::new(Notify::new()),
+            breakers: Arc::new(Breakers::default()),
             config,
             db,
             cache,

@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::Json;
@@ -8,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::platform::breaker::BreakerState;
 use crate::platform::cache::CacheStatus;
 use crate::state::AppState;
 
@@ -37,10 +39,22 @@ pub enum RedisStatus {
     Disabled,
 }
 
+/// A provider's circuit breaker (mail, push, storage).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderStatus {
+    /// Calls go through.
+    Closed,
+    /// Too many consecutive failures: calls wait for the cool-down (jobs are rescheduled).
+    Open,
+    /// The cool-down is over: the next call is a probe that closes or reopens it.
+    HalfOpen,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthReport {
-    /// `ok`; `degraded` when Redis is configured but unreachable; `error` when the database
-    /// does not answer.
+    /// `ok`; `degraded` when Redis is configured but unreachable, or a provider's circuit is
+    /// open; `error` when the database does not answer.
     pub status: OverallStatus,
     pub timestamp: DateTime<Utc>,
     pub database: DatabaseStatus,
@@ -48,6 +62,8 @@ pub struct HealthReport {
     /// The server's version.
     #[schema(example = "0.1.0")]
     pub version: &'static str,
+    /// The circuit breaker of each external provider this process has used, by name (`mail`).
+    pub providers: BTreeMap<&'static str, ProviderStatus>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -86,9 +102,26 @@ pub async fn health(State(app): State<AppState>) -> Response {
         CacheStatus::Connected => RedisStatus::Connected,
         CacheStatus::Disconnected => RedisStatus::Disconnected,
     };
+    let providers: BTreeMap<&'static str, ProviderStatus> = app
+        .breakers
+        .states()
+        .into_iter()
+        .map(|(name, state)| {
+            let status = match state {
+                BreakerState::Closed => ProviderStatus::Closed,
+                BreakerState::Open => ProviderStatus::Open,
+                BreakerState::HalfOpen => ProviderStatus::HalfOpen,
+            };
+            (name, status)
+        })
+        .collect();
+    let provider_down = providers
+        .values()
+        .any(|s| matches!(s, ProviderStatus::Open));
     let status = match (database_up, &redis) {
         (false, _) => OverallStatus::Error,
         (true, RedisStatus::Disconnected) => OverallStatus::Degraded,
+        (true, _) if provider_down => OverallStatus::Degraded,
         (true, _) => OverallStatus::Ok,
     };
     let report = HealthReport {
@@ -101,6 +134,7 @@ pub async fn health(State(app): State<AppState>) -> Response {
         },
         redis,
         version: env!("CARGO_PKG_VERSION"),
+        providers,
     };
     let code = if database_up {
         StatusCode::OK

@@ -2,6 +2,7 @@
 //! password hashing, mail, rate-limit budgets, idempotency keys, background jobs, telemetry.
 //! Nothing here uses axum or any feature module: the HTTP edge is `http/`.
 
+pub mod breaker;
 pub mod cache;
 pub mod clock;
 pub mod config;
