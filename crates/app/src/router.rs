@@ -6,6 +6,8 @@
 //!   (administrators)
 //! - `items`: `/api/data`, `/api/data/{id}`, `/api/data/batch`, `/api/data/changes` (the module
 //!   keeps the contract's older name for data items)
+//! - `jobs`: `/api/admin/jobs`, `/api/admin/jobs/{id}`, `/api/admin/jobs/{id}/retry`
+//!   (administrators)
 //! - `http::openapi`: `/api/openapi.json`, `/docs`
 
 use axum::Router;
@@ -27,6 +29,7 @@ use crate::http::middleware::security_headers::{self, SecurityHeadersConfig};
 use crate::http::middleware::{app_version, cors, rate_limit};
 use crate::http::openapi::{self, ApiDoc};
 use crate::items::routes as items;
+use crate::jobs::routes as jobs;
 use crate::operations::{health, metrics};
 use crate::platform::config::Config;
 use crate::state::AppState;
@@ -63,6 +66,9 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(items::batch_items))
         .routes(routes!(items::list_changes))
+        .routes(routes!(jobs::list_jobs))
+        .routes(routes!(jobs::get_job, jobs::delete_job))
+        .routes(routes!(jobs::retry_job))
         .split_for_parts();
     (router.with_state(state), document)
 }

@@ -3,6 +3,7 @@
 //! (`router.rs`), the jobs (`jobs/`), the revocation listener.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
@@ -12,16 +13,30 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::revocation::listener::Listener as RevocationListener;
 use crate::http::server as http_server;
 use crate::platform::config::ConnectionConfig;
+use crate::platform::jobs::event::EventHandlers;
 use crate::platform::jobs::runner::Worker;
+use crate::platform::jobs::schedule::ScheduledTask;
 use crate::state::AppState;
 
-/// Starts the background work (the outbox relay and scheduled tasks) of this process.
-pub fn start_worker(state: &AppState) -> Worker {
-    Worker::start(
-        state.clone(),
-        crate::jobs::event_handlers(),
-        crate::jobs::scheduled_tasks(),
-    )
+/// What the background work of a process runs: every event's handler and the scheduled tasks.
+pub struct Jobs {
+    pub handlers: EventHandlers,
+    pub scheduled: Vec<Arc<dyn ScheduledTask>>,
+}
+
+impl Default for Jobs {
+    fn default() -> Self {
+        Self {
+            handlers: crate::jobs::event_handlers(),
+            scheduled: crate::jobs::scheduled_tasks(),
+        }
+    }
+}
+
+/// Starts the background work (the outbox relay, the job workers, the scheduled tasks) of
+/// this process.
+pub fn start_worker(state: &AppState, jobs: Jobs) -> Worker {
+    Worker::start(state.clone(), jobs.handlers, jobs.scheduled)
 }
 
 /// A bound, ready-to-run HTTP server.
@@ -30,6 +45,7 @@ pub struct Server {
     router: Router,
     /// The `METRICS_ADDR` listener and its router, when configured.
     metrics: Option<(TcpListener, Router)>,
+    jobs: Jobs,
     pub state: AppState,
 }
 
@@ -61,8 +77,15 @@ impl Server {
             listener,
             router,
             metrics,
+            jobs: Jobs::default(),
             state,
         })
+    }
+
+    /// Runs other background work than the application's own (tests add job types).
+    pub fn with_jobs(mut self, jobs: Jobs) -> Self {
+        self.jobs = jobs;
+        self
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
@@ -87,9 +110,13 @@ impl Server {
             listener,
             router,
             metrics,
+            jobs,
             state,
         } = self;
-        let worker = state.config.jobs_in_process.then(|| start_worker(&state));
+        let worker = state
+            .config
+            .jobs_in_process
+            .then(|| start_worker(&state, jobs));
         let revocations = state
             .session_trust
             .needs_listener()

@@ -10,6 +10,7 @@ use crate::platform::breaker::Breakers;
 use crate::platform::cache::{CacheTrust, MemoryCache, RedisCache, SharedCache};
 use crate::platform::config::Config;
 use crate::platform::db::{self, Db};
+use crate::platform::jobs::store::JobStore;
 use crate::platform::jwt::JwtKeys;
 use crate::platform::mail::{LogMailer, SharedMailer};
 use crate::platform::pagination::CursorCodec;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub idempotency_seal: [u8; 32],
     /// Key that encrypts the pair a refresh issued, kept on the spent token (`auth::successor`).
     pub refresh_seal: [u8; 32],
+    /// The job queues (their own connection pool).
+    pub jobs: JobStore,
     /// The circuit breakers of external providers, by name.
     pub breakers: Arc<Breakers>,
     /// Wakes the in-process outbox relay right after a commit that stored an event.
@@ -91,6 +94,7 @@ impl AppState {
             refresh_seal: secrets::derive_key(&secret, secrets::REFRESH_SUCCESSOR_SEAL),
             outbox_signal: Arc::new(Notify::new()),
             breakers: Arc::new(Breakers::default()),
+            jobs: db::job_store(&config)?,
             config,
             db,
             cache,

@@ -28,7 +28,7 @@ pub async fn worker(config: Config) -> anyhow::Result<ExitCode> {
     telemetry::init(&config);
     let grace = config.shutdown_timeout;
     let state = AppState::build(config, Overrides::default()).await?;
-    let worker = aios_app::server::start_worker(&state);
+    let worker = aios_app::server::start_worker(&state, aios_app::server::Jobs::default());
     tracing::info!("worker running; stop it with SIGTERM or Ctrl-C");
     shutdown::signal().await;
     worker.stop(grace).await;

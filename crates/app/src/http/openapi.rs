@@ -25,6 +25,7 @@ use crate::platform::error::{ErrorCode, FieldError};
         (name = "auth", description = "Registration, login, tokens and sessions"),
         (name = "users", description = "Your profile, and user administration"),
         (name = "data", description = "Your items: CRUD, batch and delta sync"),
+        (name = "admin", description = "Administrators: the background jobs"),
     )
 )]
 pub struct ApiDoc;

@@ -1,11 +1,9 @@
 //! Scheduled maintenance of the Data API: purge tombstones past `SYNC_RETENTION_DAYS`.
 
-use std::time::Duration;
-
 use chrono::TimeDelta;
 
 use super::repo;
-use crate::platform::jobs::runner::ScheduledTask;
+use crate::platform::jobs::schedule::ScheduledTask;
 use crate::platform::{clock, db};
 use crate::state::AppState;
 
@@ -30,8 +28,8 @@ impl ScheduledTask for PurgeTombstones {
         "purge_tombstones"
     }
 
-    fn interval(&self) -> Duration {
-        Duration::from_secs(3600)
+    fn schedule(&self) -> &'static str {
+        "0 0 * * * *"
     }
 
     async fn run(&self, app: &AppState) -> anyhow::Result<()> {

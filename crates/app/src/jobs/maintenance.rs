@@ -1,13 +1,11 @@
 //! Deletes what has outlived its use: idempotency keys after 24 h, what auth keeps once it has
-//! ended (`auth::account::purge_expired`), email-change records after 90 days and processed
-//! outbox events after a week.
-
-use std::time::Duration;
+//! ended (`auth::account::purge_expired`), email-change records after 90 days, processed
+//! outbox events after a week, and done jobs after `JOBS_RETENTION_DAYS`.
 
 use chrono::TimeDelta;
 
 use crate::platform::jobs::outbox;
-use crate::platform::jobs::runner::ScheduledTask;
+use crate::platform::jobs::schedule::ScheduledTask;
 use crate::platform::{clock, idempotency};
 use crate::state::AppState;
 
@@ -22,8 +20,8 @@ impl ScheduledTask for PurgeExpired {
         "purge_expired"
     }
 
-    fn interval(&self) -> Duration {
-        Duration::from_secs(600)
+    fn schedule(&self) -> &'static str {
+        "0 */10 * * * *"
     }
 
     async fn run(&self, app: &AppState) -> anyhow::Result<()> {
@@ -33,6 +31,8 @@ impl ScheduledTask for PurgeExpired {
         let auth = crate::auth::account::purge_expired(db, now).await?;
         let email_changes = crate::users::service::purge_email_changes(db, now).await?;
         let events = outbox::purge_processed(db, now - KEEP_PROCESSED).await?;
+        let retention = TimeDelta::from_std(app.config.jobs.retention).unwrap_or(KEEP_PROCESSED);
+        let jobs = app.jobs.purge_done(now - retention).await?;
         tracing::debug!(
             keys,
             sessions = auth.sessions,
@@ -40,6 +40,7 @@ impl ScheduledTask for PurgeExpired {
             throttles = auth.throttles,
             email_changes,
             events,
+            jobs,
             "purged expired records"
         );
         Ok(())

@@ -1,7 +1,11 @@
-//! Background jobs: which handler each outbox event goes to, and the scheduled maintenance
-//! tasks. Each job is idempotent (delivery is at least once) and takes ids, not whole objects.
+//! Background jobs: which handler each outbox event goes to, the scheduled maintenance tasks,
+//! and the admin API over the job queues (`/api/admin/jobs`). Each job is idempotent (delivery is at least once) and takes ids, not whole objects.
 
+pub mod dto;
+pub mod error;
 mod maintenance;
+pub mod routes;
+pub mod service;
 
 use std::sync::Arc;
 
@@ -10,7 +14,7 @@ use crate::auth::jobs::{SendPasswordResetEmail, SendVerificationEmail};
 use crate::items::events::ItemCreated;
 use crate::items::jobs::PurgeTombstones;
 use crate::platform::jobs::event::EventHandlers;
-use crate::platform::jobs::runner::ScheduledTask;
+use crate::platform::jobs::schedule::ScheduledTask;
 use crate::users::events::UserEmailChanged;
 use crate::users::jobs::SendEmailChangedNotice;
 

@@ -20,10 +20,13 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::config::Config;
+use super::jobs::store::JobStore;
 
 /// How long a request waits for a pooled connection before answering 503. Also bounds how long
 /// a request hangs while the database is down (sqlx keeps retrying refused connections until then).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Jobs can wait longer for a connection than a request can: nobody is waiting on them.
+const JOBS_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Arbitrary constant naming the migration lock in `pg_advisory_lock`.
 const MIGRATION_LOCK_KEY: i64 = 0x6169_6f73_6d69_6772; // "aiosmigr"
 
@@ -142,14 +145,7 @@ async fn try_connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
             })
             .await
             .context("preparing DATA_DIR")??;
-            let options = SqliteConnectOptions::new()
-                .filename(config.sqlite_path())
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
-                .log_statements(tracing::log::LevelFilter::Trace);
+            let options = sqlite_options(config);
             let pool = SqlitePoolOptions::new()
                 .max_connections(pool_size)
                 .min_connections(1)
@@ -189,6 +185,44 @@ pub fn postgres_options(
     Ok(options)
 }
 
+fn sqlite_options(config: &Config) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(config.sqlite_path())
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        .log_statements(tracing::log::LevelFilter::Trace)
+}
+
+/// The job queue's own pool, apart from the one requests use: workers polling, heart-beating
+/// and waiting for SQLite's write lock must never take the connections a request needs. Lazy,
+/// so a process that runs no worker opens none. On SQLite, more than two would only queue for
+/// the one write lock.
+pub fn job_store(config: &Config) -> anyhow::Result<JobStore> {
+    let size = config.jobs.pool_size;
+    match &config.database.url {
+        Some(_) => {
+            let options = postgres_options(config, "aios-server jobs")?;
+            let pool = PgPoolOptions::new()
+                .max_connections(size)
+                .min_connections(0)
+                .acquire_timeout(JOBS_ACQUIRE_TIMEOUT)
+                .connect_lazy_with(options);
+            Ok(JobStore::Postgres(pool))
+        }
+        None => {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(size.min(2))
+                .min_connections(0)
+                .acquire_timeout(JOBS_ACQUIRE_TIMEOUT)
+                .connect_lazy_with(sqlite_options(config));
+            Ok(JobStore::Sqlite(pool))
+        }
+    }
+}
+
 /// Applies pending migrations. On PostgreSQL an advisory lock makes concurrent start-ups of
 /// several instances take turns; the second finds nothing left to do.
 pub async fn migrate(db: &Db) -> anyhow::Result<()> {
@@ -206,7 +240,10 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
                 .execute(&mut *lock_conn)
                 .await
                 .context("taking the migration lock")?;
-            let result = Migrator::up(conn, None).await;
+            let result = match Migrator::up(conn, None).await {
+                Ok(()) => JobStore::of(db).migrate().await,
+                Err(err) => Err(err.into()),
+            };
             let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
                 .bind(MIGRATION_LOCK_KEY)
                 .execute(&mut *lock_conn)
@@ -214,9 +251,12 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
             result.context("applying migrations")?;
             unlocked.context("releasing the migration lock")?;
         }
-        _ => Migrator::up(conn, None)
-            .await
-            .context("applying migrations")?,
+        _ => {
+            Migrator::up(conn, None)
+                .await
+                .context("applying migrations")?;
+            JobStore::of(db).migrate().await?;
+        }
     }
     db.migrated.store(true, Ordering::Relaxed);
     Ok(())

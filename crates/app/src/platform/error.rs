@@ -24,6 +24,9 @@ pub enum ErrorCode {
     /// More than 100 header fields, or more than 16 KiB of them (431).
     HeadersTooLarge,
     EmailTaken,
+    /// The resource is not in a state that allows this (a running job cannot be deleted, a
+    /// done job cannot be retried) (409).
+    InvalidState,
     IdempotencyInProgress,
     PreconditionFailed,
     PayloadTooLarge,
@@ -49,7 +52,7 @@ impl ErrorCode {
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             UriTooLong => StatusCode::URI_TOO_LONG,
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            EmailTaken | IdempotencyInProgress => StatusCode::CONFLICT,
+            EmailTaken | InvalidState | IdempotencyInProgress => StatusCode::CONFLICT,
             SyncExpired => StatusCode::GONE,
             PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

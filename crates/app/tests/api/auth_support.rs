@@ -101,20 +101,30 @@ pub async fn expire_user_tokens(app: &TestApp, user_id: Uuid, kind: &str) {
     assert!(result.rows_affected > 0, "no {kind} token to expire");
 }
 
-/// Waits (up to 10 s) until the background jobs have handled every queued event.
+/// Waits (up to 10 s) until every queued event has become a job and every job has run (done or
+/// dead): nothing is pending, running or waiting for a retry.
 pub async fn wait_for_outbox(app: &TestApp) {
+    use aios_app::platform::jobs::store::{JobFilter, JobState};
     for _ in 0..200 {
         let pending = entity::outbox_event::Entity::find()
             .filter(entity::outbox_event::Column::ProcessedAt.is_null())
             .count(&*app.state.db)
             .await
             .expect("counting outbox events");
-        if pending == 0 {
+        let mut unfinished = 0;
+        for state in [JobState::Pending, JobState::Running, JobState::Failed] {
+            let filter = JobFilter {
+                state: Some(state),
+                ..JobFilter::default()
+            };
+            unfinished += app.state.jobs.count(&filter).await.expect("counting jobs");
+        }
+        if pending == 0 && unfinished == 0 {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the outbox was not drained");
+    panic!("the outbox and the job queues were not drained");
 }
 
 /// A unique email address.

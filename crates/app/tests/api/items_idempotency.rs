@@ -4,7 +4,7 @@
 
 use aios_app::items::dto::ItemInput;
 use aios_app::items::repo;
-use aios_app::platform::jobs::runner::ScheduledTask as _;
+use aios_app::platform::jobs::schedule::ScheduledTask as _;
 use aios_app::platform::{db, idempotency};
 use chrono::{TimeDelta, Utc};
 use entity::idempotency_key::{self, KeyState};

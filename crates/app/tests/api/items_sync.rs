@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use aios_app::items::dto::ItemInput;
 use aios_app::items::{jobs, service};
 use aios_app::platform::db;
-use aios_app::platform::jobs::runner::ScheduledTask as _;
+use aios_app::platform::jobs::schedule::ScheduledTask as _;
 use chrono::{TimeDelta, Utc};
 use entity::item;
 use futures::future::join_all;

@@ -36,6 +36,7 @@ mod items_pagination;
 mod items_plans;
 mod items_support;
 mod items_sync;
+mod jobs_engine;
 mod jobs_outbox;
 mod logging;
 mod metrics;

@@ -8,12 +8,14 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+mod jobs;
 mod listeners;
 mod sections;
 #[cfg(test)]
 mod tests;
 mod vars;
 
+pub use jobs::JobsConfig;
 pub use listeners::ConnectionConfig;
 
 /// Where the process runs; production refuses unsafe settings.
@@ -55,6 +57,7 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     pub mail: MailConfig,
     pub jobs_in_process: bool,
+    pub jobs: JobsConfig,
     pub shutdown_timeout: Duration,
     pub connections: ConnectionConfig,
 }

@@ -176,6 +176,7 @@ impl Vars {
                 .to_owned(),
         };
         let jobs_in_process = self.flag("JOBS_IN_PROCESS", true);
+        let jobs = self.jobs();
         let shutdown_timeout = self.secs("SHUTDOWN_TIMEOUT_SECS", 30, 1, 3600);
         let connections = self.connections();
         Config {
@@ -200,6 +201,7 @@ impl Vars {
             rate_limits,
             mail,
             jobs_in_process,
+            jobs,
             shutdown_timeout,
             connections,
         }

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::JobError;
+use super::spec::JobSpec;
 use crate::state::AppState;
 
 pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
@@ -29,10 +30,16 @@ pub struct Delivery {
     pub attempt: i32,
 }
 
-/// Handles one event type. Must be idempotent: delivery is at least once.
+/// Handles one event type. Must be idempotent: delivery is at least once (the event id in
+/// `Delivery` tells a retry from a new event).
 #[async_trait::async_trait]
 pub trait EventHandler<E: Event>: Send + Sync {
     async fn handle(&self, app: &AppState, event: E, delivery: Delivery) -> Result<(), JobError>;
+
+    /// The limits and retry policy of this event's jobs.
+    fn spec(&self) -> JobSpec {
+        JobSpec::default()
+    }
 }
 
 /// A handler with its event type erased, as the runner holds it.
@@ -44,6 +51,8 @@ pub trait ErasedHandler: Send + Sync {
         payload: serde_json::Value,
         delivery: Delivery,
     ) -> Result<(), JobError>;
+
+    fn spec(&self) -> JobSpec;
 }
 
 struct Typed<E, H> {
@@ -65,27 +74,25 @@ impl<E: Event, H: EventHandler<E>> ErasedHandler for Typed<E, H> {
         })?;
         self.handler.handle(app, event, delivery).await
     }
+
+    fn spec(&self) -> JobSpec {
+        self.handler.spec()
+    }
 }
 
-/// Acknowledges an event that nothing consumes yet, so that it never piles up pending.
-struct Acknowledge;
-
-#[async_trait::async_trait]
-impl ErasedHandler for Acknowledge {
-    async fn handle_json(
-        &self,
-        _app: &AppState,
-        _payload: serde_json::Value,
-        _delivery: Delivery,
-    ) -> Result<(), JobError> {
-        Ok(())
-    }
+/// What becomes of an event type's events.
+#[derive(Clone)]
+pub enum Route {
+    /// A job per event, run by this handler.
+    Job(Arc<dyn ErasedHandler>),
+    /// Nothing consumes it yet: marked delivered at once, so it never piles up pending.
+    Acknowledge,
 }
 
 /// Which handler each event type goes to.
 #[derive(Default, Clone)]
 pub struct EventHandlers {
-    by_name: HashMap<&'static str, Arc<dyn ErasedHandler>>,
+    by_name: HashMap<&'static str, Route>,
 }
 
 impl EventHandlers {
@@ -93,27 +100,38 @@ impl EventHandlers {
         Self::default()
     }
 
-    /// Sends every `E` to `handler`.
+    /// Sends every `E` to `handler`, as jobs of the queue named `E::NAME`.
     pub fn on<E: Event>(mut self, handler: impl EventHandler<E> + 'static) -> Self {
         let typed = Typed::<E, _> {
             handler,
             event: PhantomData,
         };
-        self.by_name.insert(E::NAME, Arc::new(typed));
+        self.by_name.insert(E::NAME, Route::Job(Arc::new(typed)));
         self
     }
 
     /// Marks `E` as delivered at once: for events raised for consumers that do not exist yet.
     pub fn acknowledge<E: Event>(mut self) -> Self {
-        self.by_name.insert(E::NAME, Arc::new(Acknowledge));
+        self.by_name.insert(E::NAME, Route::Acknowledge);
         self
     }
 
-    pub fn get(&self, name: &str) -> Option<&Arc<dyn ErasedHandler>> {
+    pub fn route(&self, name: &str) -> Option<&Route> {
         self.by_name.get(name)
     }
 
     pub fn names(&self) -> Vec<&'static str> {
         self.by_name.keys().copied().collect()
+    }
+
+    /// The event types that become jobs, with their handlers.
+    pub fn queues(&self) -> Vec<(&'static str, Arc<dyn ErasedHandler>)> {
+        self.by_name
+            .iter()
+            .filter_map(|(name, route)| match route {
+                Route::Job(handler) => Some((*name, handler.clone())),
+                Route::Acknowledge => None,
+            })
+            .collect()
     }
 }

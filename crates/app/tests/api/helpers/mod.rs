@@ -39,6 +39,7 @@ pub struct TestAppBuilder {
     vars: Vec<(String, String)>,
     extra: axum::Router,
     embedded: bool,
+    jobs: aios_app::server::Jobs,
 }
 
 impl TestAppBuilder {
@@ -49,6 +50,15 @@ impl TestAppBuilder {
 
     pub fn route(mut self, router: axum::Router) -> Self {
         self.extra = self.extra.merge(router);
+        self
+    }
+
+    /// Changes what the background workers run (the application's handlers, to start with).
+    pub fn jobs(
+        mut self,
+        change: impl FnOnce(aios_app::server::Jobs) -> aios_app::server::Jobs,
+    ) -> Self {
+        self.jobs = change(self.jobs);
         self
     }
 
@@ -103,7 +113,8 @@ impl TestAppBuilder {
             .expect("admin bootstrap");
         let server = Server::bind_with(state.clone(), self.extra)
             .await
-            .expect("bind");
+            .expect("bind")
+            .with_jobs(self.jobs);
         let addr = server.local_addr().expect("local address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(server.run(async move {
@@ -257,6 +268,7 @@ impl TestApp {
             vars: Vec::new(),
             extra: axum::Router::new(),
             embedded: false,
+            jobs: aios_app::server::Jobs::default(),
         }
     }
 
