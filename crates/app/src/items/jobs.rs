@@ -3,6 +3,7 @@
 use chrono::TimeDelta;
 
 use super::repo;
+use crate::platform::config::Config;
 use crate::platform::jobs::schedule::ScheduledTask;
 use crate::platform::{clock, db};
 use crate::state::AppState;
@@ -28,8 +29,8 @@ impl ScheduledTask for PurgeTombstones {
         "purge_tombstones"
     }
 
-    fn schedule(&self) -> &'static str {
-        "0 0 * * * *"
+    fn schedule(&self, config: &Config) -> String {
+        config.jobs.tombstone_purge_schedule.clone()
     }
 
     async fn run(&self, app: &AppState) -> anyhow::Result<()> {

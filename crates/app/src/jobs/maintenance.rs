@@ -4,6 +4,7 @@
 
 use chrono::TimeDelta;
 
+use crate::platform::config::Config;
 use crate::platform::jobs::outbox;
 use crate::platform::jobs::schedule::ScheduledTask;
 use crate::platform::{clock, idempotency};
@@ -20,8 +21,8 @@ impl ScheduledTask for PurgeExpired {
         "purge_expired"
     }
 
-    fn schedule(&self) -> &'static str {
-        "0 */10 * * * *"
+    fn schedule(&self, config: &Config) -> String {
+        config.jobs.maintenance_schedule.clone()
     }
 
     async fn run(&self, app: &AppState) -> anyhow::Result<()> {

@@ -113,6 +113,84 @@ pub fn call(
     }
 }
 
+/// A running process of the binary (a `worker`, say), killed when dropped; its output is
+/// collected line by line.
+pub struct Spawned {
+    pub child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl Spawned {
+    pub fn start(command: &mut Command) -> Self {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the process");
+        let tag = child.id();
+        let log = collect(&mut child, tag);
+        Self { child, log }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits (up to `timeout`) for the exit status.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Copies the child's stdout and stderr into one shared log (and to stderr with `TEST_LOG`).
+fn collect(child: &mut Child, tag: u32) -> Arc<Mutex<String>> {
+    let log = Arc::new(Mutex::new(String::new()));
+    for pipe in [
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if std::env::var_os("TEST_LOG").is_some() {
+                    eprintln!("[{tag}] {line}");
+                }
+                if let Ok(mut log) = log.lock() {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            }
+        });
+    }
+    log
+}
+
 /// A running `aios-server serve`, killed when dropped. Its log is collected for assertions.
 pub struct Served {
     pub port: u16,
@@ -131,33 +209,7 @@ impl Served {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start the server");
-        let log = Arc::new(Mutex::new(String::new()));
-        for pipe in [
-            child
-                .stdout
-                .take()
-                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let log = log.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    if std::env::var_os("TEST_LOG").is_some() {
-                        eprintln!("[{port}] {line}");
-                    }
-                    if let Ok(mut log) = log.lock() {
-                        log.push_str(&line);
-                        log.push('\n');
-                    }
-                }
-            });
-        }
+        let log = collect(&mut child, u32::from(port));
         wait_until_live(port, &mut child);
         Self { port, child, log }
     }

@@ -92,7 +92,13 @@ impl Worker {
             cancel.clone(),
         ));
         for task in scheduled {
-            tasks.spawn(schedule::queue_ticks(store.clone(), task, cancel.clone()));
+            let when = task.schedule(&app.config);
+            tasks.spawn(schedule::queue_ticks(
+                store.clone(),
+                task,
+                when,
+                cancel.clone(),
+            ));
         }
         tasks.spawn(gauges(store.clone(), cancel.clone()));
 
@@ -257,7 +263,12 @@ async fn attempt_once(
                 .handle_json(&ctx.app, envelope.payload, delivery)
                 .await
         }
-        Runnable::Scheduled(task) => task.run(&ctx.app).await.map_err(JobError::from),
+        Runnable::Scheduled(task) => {
+            let period = job.get("period").and_then(serde_json::Value::as_u64);
+            task.run(&ctx.app).await.map_err(JobError::from)?;
+            tracing::info!(task = task.name(), period, "scheduled task ran");
+            Ok(())
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use futures::StreamExt as _;
 
 use super::spec::JobSpec;
 use super::store::JobStore;
+use crate::platform::config::Config;
 use crate::state::AppState;
 
 /// A task run on a schedule.
@@ -16,8 +17,9 @@ use crate::state::AppState;
 pub trait ScheduledTask: Send + Sync {
     /// Stable: the task's queue is `cron:<name>`.
     fn name(&self) -> &'static str;
-    /// A cron expression with seconds (`0 */10 * * * *`: every ten minutes), in UTC.
-    fn schedule(&self) -> &'static str;
+    /// A cron expression with seconds (`0 */10 * * * *`: every ten minutes), in UTC; from the
+    /// configuration, so operators can move it.
+    fn schedule(&self, config: &Config) -> String;
     fn spec(&self) -> JobSpec {
         JobSpec {
             concurrency: 1,
@@ -37,9 +39,10 @@ pub fn queue_of(task: &dyn ScheduledTask) -> String {
 pub async fn queue_ticks(
     store: JobStore,
     task: Arc<dyn ScheduledTask>,
+    schedule: String,
     stop: tokio_util::sync::CancellationToken,
 ) {
-    let schedule = match cron::Schedule::from_str(task.schedule()) {
+    let schedule = match cron::Schedule::from_str(&schedule) {
         Ok(schedule) => schedule,
         Err(err) => {
             tracing::error!(task = task.name(), error = %err, "invalid cron schedule; task disabled");
