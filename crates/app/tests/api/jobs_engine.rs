@@ -116,6 +116,7 @@ fn quick_spec(max_attempts: u32) -> JobSpec {
         max_attempts,
         backoff_base: Duration::from_millis(600),
         backoff_max: Duration::from_secs(2),
+        lease: None,
     }
 }
 

@@ -174,7 +174,7 @@ fn instance_name() -> String {
 
 fn register(monitor: Monitor, ctx: Arc<JobContext>, base: String) -> Monitor {
     let poll = ctx.app.config.jobs.poll_interval;
-    let lease = ctx.app.config.jobs.lease;
+    let lease = ctx.queue.spec.lease.unwrap_or(ctx.app.config.jobs.lease);
     let heartbeat = (lease / 3).max(Duration::from_millis(500));
     let missed = 3;
     let concurrency = ctx.queue.spec.concurrency.max(1);

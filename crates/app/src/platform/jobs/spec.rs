@@ -19,6 +19,9 @@ pub struct JobSpec {
     pub backoff_base: Duration,
     /// The longest wait between two attempts.
     pub backoff_max: Duration,
+    /// How long the jobs of a worker that died wait before another worker runs them;
+    /// `JOBS_LEASE_SECS` when `None`. Workers heartbeat every third of it.
+    pub lease: Option<Duration>,
 }
 
 impl Default for JobSpec {
@@ -29,6 +32,7 @@ impl Default for JobSpec {
             max_attempts: 8,
             backoff_base: Duration::from_secs(2),
             backoff_max: Duration::from_secs(600),
+            lease: None,
         }
     }
 }
