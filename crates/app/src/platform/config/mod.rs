@@ -9,12 +9,17 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 mod listeners;
+mod push;
 mod sections;
 #[cfg(test)]
 mod tests;
 mod vars;
 
 pub use listeners::ConnectionConfig;
+pub use push::{
+    APNS_PRODUCTION_URL, APNS_SANDBOX_URL, ApnsConfig, ApnsEnvironment, FCM_API_URL, FcmConfig,
+    PushConfig, WebPushConfig,
+};
 
 /// Where the process runs; production refuses unsafe settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +62,7 @@ pub struct Config {
     pub jobs_in_process: bool,
     pub shutdown_timeout: Duration,
     pub connections: ConnectionConfig,
+    pub push: PushConfig,
 }
 
 pub struct DatabaseConfig {

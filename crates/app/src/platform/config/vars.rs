@@ -178,6 +178,7 @@ impl Vars {
         let jobs_in_process = self.flag("JOBS_IN_PROCESS", true);
         let shutdown_timeout = self.secs("SHUTDOWN_TIMEOUT_SECS", 30, 1, 3600);
         let connections = self.connections();
+        let push = self.push(production);
         Config {
             app_env,
             host,
@@ -202,6 +203,7 @@ impl Vars {
             jobs_in_process,
             shutdown_timeout,
             connections,
+            push,
         }
     }
 }

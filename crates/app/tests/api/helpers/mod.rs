@@ -60,6 +60,8 @@ impl TestAppBuilder {
 
     pub async fn spawn(self) -> TestApp {
         logs::init();
+        // reqwest is built with rustls and no provider of its own (see platform/tls.rs).
+        aios_app::platform::tls::install_default_provider();
         let data_dir = tempfile::tempdir().expect("temporary data directory");
         let mut vars: Vec<(String, String)> = vec![
             ("APP_ENV".into(), "test".into()),
