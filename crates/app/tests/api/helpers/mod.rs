@@ -3,6 +3,7 @@
 //! PostgreSQL database created for the test and dropped after it) and calls it over HTTP.
 
 mod logs;
+pub mod peers;
 mod postgres;
 pub mod raw;
 
