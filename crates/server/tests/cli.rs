@@ -60,7 +60,7 @@ fn production_refuses_to_start_with_a_guessable_jwt_secret() {
 fn help_describes_every_command() {
     let dir = tempfile::tempdir().unwrap();
     let help = text(&aios(dir.path()).arg("--help").output().unwrap());
-    for command in ["serve", "worker", "migrate", "db", "admin"] {
+    for command in ["serve", "worker", "migrate", "db", "admin", "push"] {
         assert!(help.contains(command), "{command} in {help}");
     }
     let db = text(&aios(dir.path()).args(["db", "--help"]).output().unwrap());
@@ -326,4 +326,79 @@ fn production_refuses_to_start_with_metrics_open_to_everyone() {
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(text(&output).contains("METRICS_TOKEN"), "{}", text(&output));
+}
+
+#[test]
+fn push_vapid_keys_prints_a_fresh_pair_that_the_configuration_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let pair = || {
+        // A broken configuration does not stop key generation: it comes before any.
+        let output = aios(dir.path())
+            .env("PORT", "eighty")
+            .args(["push", "vapid-keys"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let value = |var: &str| {
+            stdout
+                .lines()
+                .find_map(|line| line.strip_prefix(&format!("{var}=")))
+                .unwrap_or_else(|| panic!("{var} in {stdout}"))
+                .to_owned()
+        };
+        (value("VAPID_PUBLIC_KEY"), value("VAPID_PRIVATE_KEY"))
+    };
+    let (public, private) = pair();
+    assert_eq!(
+        (public.len(), private.len()),
+        (87, 43),
+        "65 and 32 bytes, base64url"
+    );
+    assert_ne!(pair().1, private, "each run makes a new key");
+
+    let output = aios(dir.path())
+        .env("VAPID_PUBLIC_KEY", &public)
+        .env("VAPID_PRIVATE_KEY", &private)
+        .env("VAPID_SUBJECT", "mailto:ops@example.com")
+        .args(["push", "test", "--fcm-token", "fcm-device:APA91b-x"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "configuration accepted: {}",
+        text(&output)
+    );
+    assert!(
+        text(&output).contains("fcm is not configured"),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        !text(&output).contains(&private),
+        "the private key is never echoed"
+    );
+}
+
+#[test]
+fn push_test_refuses_a_subscription_that_is_not_a_push_subscription() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("subscription.json");
+    std::fs::write(
+        &file,
+        r#"{"endpoint": "http://push.example.com/x", "keys": {}}"#,
+    )
+    .unwrap();
+    let output = aios(dir.path())
+        .args(["push", "test", "--subscription"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        text(&output).contains("device token is not valid"),
+        "{}",
+        text(&output)
+    );
 }
