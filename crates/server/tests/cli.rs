@@ -329,7 +329,7 @@ fn production_refuses_to_start_with_metrics_open_to_everyone() {
 }
 
 #[test]
-fn push_vapid_keys_prints_a_fresh_pair_that_the_configuration_accepts() {
+fn push_vapid_keys_prints_a_fresh_pair_that_push_test_accepts() {
     let dir = tempfile::tempdir().unwrap();
     let pair = || {
         // A broken configuration does not stop key generation: it comes before any.
@@ -341,64 +341,39 @@ fn push_vapid_keys_prints_a_fresh_pair_that_the_configuration_accepts() {
         assert_eq!(output.status.code(), Some(0), "{}", text(&output));
         let stdout = String::from_utf8(output.stdout).unwrap();
         let value = |var: &str| {
-            stdout
-                .lines()
-                .find_map(|line| line.strip_prefix(&format!("{var}=")))
-                .unwrap_or_else(|| panic!("{var} in {stdout}"))
+            let prefix = format!("{var}=");
+            let line = stdout.lines().find_map(|line| line.strip_prefix(&prefix));
+            line.unwrap_or_else(|| panic!("{var} in {stdout}"))
                 .to_owned()
         };
         (value("VAPID_PUBLIC_KEY"), value("VAPID_PRIVATE_KEY"))
     };
     let (public, private) = pair();
-    assert_eq!(
-        (public.len(), private.len()),
-        (87, 43),
-        "65 and 32 bytes, base64url"
-    );
+    assert_eq!((public.len(), private.len()), (87, 43), "65 and 32 bytes");
     assert_ne!(pair().1, private, "each run makes a new key");
 
-    let output = aios(dir.path())
-        .env("VAPID_PUBLIC_KEY", &public)
-        .env("VAPID_PRIVATE_KEY", &private)
-        .env("VAPID_SUBJECT", "mailto:ops@example.com")
-        .args(["push", "test", "--fcm-token", "fcm-device:APA91b-x"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "configuration accepted: {}",
+    let push_test = |args: &[&str]| {
+        let mut command = aios(dir.path());
+        command
+            .env("VAPID_PUBLIC_KEY", &public)
+            .env("VAPID_PRIVATE_KEY", &private);
+        command.env("VAPID_SUBJECT", "mailto:ops@example.com");
+        let output = command.args(["push", "test"]).args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{}", text(&output));
         text(&output)
-    );
+    };
+    let said = push_test(&["--fcm-token", "fcm-device:APA91b-x"]);
     assert!(
-        text(&output).contains("fcm is not configured"),
-        "{}",
-        text(&output)
+        said.contains("fcm is not configured"),
+        "keys accepted: {said}"
     );
-    assert!(
-        !text(&output).contains(&private),
-        "the private key is never echoed"
-    );
-}
-
-#[test]
-fn push_test_refuses_a_subscription_that_is_not_a_push_subscription() {
-    let dir = tempfile::tempdir().unwrap();
+    assert!(!said.contains(&private), "the private key is never echoed");
     let file = dir.path().join("subscription.json");
     std::fs::write(
         &file,
         r#"{"endpoint": "http://push.example.com/x", "keys": {}}"#,
     )
     .unwrap();
-    let output = aios(dir.path())
-        .args(["push", "test", "--subscription"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
-    assert!(
-        text(&output).contains("device token is not valid"),
-        "{}",
-        text(&output)
-    );
+    let said = push_test(&["--subscription", file.to_str().unwrap()]);
+    assert!(said.contains("device token is not valid"), "{said}");
 }

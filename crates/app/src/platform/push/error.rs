@@ -126,6 +126,7 @@ impl From<PushError> for JobError {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failing test panics")]
 mod tests {
     use http::HeaderValue;
 

@@ -64,6 +64,7 @@ impl PushMessage {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failing test panics")]
 mod tests {
     use super::*;
 

@@ -85,6 +85,7 @@ impl ProviderTokens {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failing test panics")]
 mod tests {
     use secrecy::ExposeSecret as _;
 

@@ -108,6 +108,7 @@ fn seal(
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failing test panics")]
 mod tests {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -128,6 +128,7 @@ fn parse_endpoint(raw: &str) -> Result<Url, InvalidInput> {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failing test panics")]
 mod tests {
     use p256::elliptic_curve::sec1::ToEncodedPoint as _;
     use serde_json::json;
