@@ -15,6 +15,7 @@ use crate::platform::jwt::JwtKeys;
 use crate::platform::mail::{LogMailer, SharedMailer};
 use crate::platform::pagination::CursorCodec;
 use crate::platform::password_hash::PasswordHasher;
+use crate::platform::push::Push;
 use crate::platform::secrets;
 
 /// Shared by every handler and background task. Cheap to clone.
@@ -37,6 +38,8 @@ pub struct AppState {
     pub jobs: JobStore,
     /// The circuit breakers of external providers, by name.
     pub breakers: Arc<Breakers>,
+    /// The configured push providers (Web Push, FCM, APNs), behind `breakers`.
+    pub push: Arc<Push>,
     /// Wakes the in-process outbox relay right after a commit that stored an event.
     pub outbox_signal: Arc<Notify>,
 }
@@ -86,6 +89,10 @@ impl AppState {
                 log_body: !config.is_production(),
             })
         });
+        // Before any HTTP client is built (the push providers', an embedder's).
+        crate::platform::tls::install_default_provider();
+        let breakers = Arc::new(Breakers::default());
+        let push = Arc::new(Push::from_config(&config.push, &breakers)?);
         Ok(Self {
             jwt: Arc::new(JwtKeys::new(&secret, &config.auth)),
             passwords: PasswordHasher::new(config.auth.password_hash_concurrency).await?,
@@ -93,7 +100,8 @@ impl AppState {
             idempotency_seal: secrets::derive_key(&secret, secrets::IDEMPOTENCY_SEAL),
             refresh_seal: secrets::derive_key(&secret, secrets::REFRESH_SUCCESSOR_SEAL),
             outbox_signal: Arc::new(Notify::new()),
-            breakers: Arc::new(Breakers::default()),
+            breakers,
+            push,
             jobs: db::job_store(&config)?,
             config,
             db,

@@ -3,8 +3,13 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
+use aios_app::platform::breaker::Breakers;
+use aios_app::platform::push::credentials::VapidKeys;
+use aios_app::platform::push::{DeviceToken, Push, PushError, PushMessage, PushService};
 use aios_app::platform::{db, shutdown, telemetry};
 use aios_app::{AppState, Config, Overrides, Server};
+use anyhow::Context as _;
+use secrecy::ExposeSecret as _;
 
 fn say(line: impl std::fmt::Display) {
     let _ = writeln!(std::io::stdout(), "{line}");
@@ -179,5 +184,72 @@ fn read_password() -> anyhow::Result<secrecy::SecretString> {
             anyhow::bail!("no password on standard input");
         }
         Ok(line.into())
+    }
+}
+
+pub fn push_vapid_keys() -> ExitCode {
+    let keys = VapidKeys::generate();
+    say(format!("VAPID_PUBLIC_KEY={}", keys.public_key()));
+    say(format!(
+        "VAPID_PRIVATE_KEY={}",
+        keys.private_key().expose_secret()
+    ));
+    ExitCode::SUCCESS
+}
+
+/// Where `push test` sends its notification.
+pub enum PushTarget {
+    Subscription(std::path::PathBuf),
+    Fcm(String),
+    Apns(String),
+}
+
+pub async fn push_test(
+    config: Config,
+    target: PushTarget,
+    title: String,
+    body: String,
+) -> anyhow::Result<ExitCode> {
+    telemetry::init(&config);
+    let token = match &target {
+        PushTarget::Subscription(file) => {
+            let json = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            DeviceToken::parse(PushService::WebPush, &json)
+        }
+        PushTarget::Fcm(token) => DeviceToken::parse(PushService::Fcm, token),
+        PushTarget::Apns(token) => DeviceToken::parse(PushService::Apns, token),
+    };
+    let token = match token {
+        Ok(token) => token,
+        Err(err) => {
+            eprintln!("aios-server: the device token is not valid: {err}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let service = token.service();
+    let push = Push::from_config(&config.push, &Breakers::default())?;
+    match push.send(&token, &PushMessage::new(title, body)).await {
+        Ok(()) => {
+            say(format!("{service}: the notification was accepted"));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(PushError::Gone) => {
+            eprintln!("aios-server: {service} says this device token is no longer valid");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(PushError::NotConfigured(_)) => {
+            let vars = match service {
+                PushService::WebPush => "VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT",
+                PushService::Fcm => "FCM_SERVICE_ACCOUNT",
+                PushService::Apns => "APNS_KEY, APNS_KEY_ID, APNS_TEAM_ID and APNS_TOPIC",
+            };
+            eprintln!("aios-server: {service} is not configured: set {vars}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(err) => {
+            eprintln!("aios-server: {service}: {err}");
+            Ok(ExitCode::FAILURE)
+        }
     }
 }

@@ -38,6 +38,37 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Push notifications: VAPID keys, and a test notification through a provider.
+    Push {
+        #[command(subcommand)]
+        command: PushCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PushCommand {
+    /// Print a new VAPID key pair (VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY) for Web Push. Needs
+    /// no configuration.
+    VapidKeys,
+    /// Send one notification now, through the same code as the background jobs, and say what
+    /// the provider answered. Exits 1 unless it was accepted.
+    #[command(group(clap::ArgGroup::new("target").required(true)
+        .args(["subscription", "fcm_token", "apns_token"])))]
+    Test {
+        /// A file holding a browser's PushSubscription as JSON (Web Push).
+        #[arg(long, value_name = "FILE")]
+        subscription: Option<std::path::PathBuf>,
+        /// An FCM registration token.
+        #[arg(long, value_name = "TOKEN")]
+        fcm_token: Option<String>,
+        /// An APNs device token (hex).
+        #[arg(long, value_name = "TOKEN")]
+        apns_token: Option<String>,
+        #[arg(long, default_value = "aios-server")]
+        title: String,
+        #[arg(long, default_value = "A test notification")]
+        body: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -73,6 +104,13 @@ enum AdminCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Making keys needs no configuration: it is what one does before there is any.
+    if let Some(Command::Push {
+        command: PushCommand::VapidKeys,
+    }) = cli.command
+    {
+        return commands::push_vapid_keys();
+    }
     let config = match aios_app::Config::from_env() {
         Ok(config) => config,
         Err(err) => {
@@ -103,6 +141,25 @@ fn main() -> ExitCode {
             Command::Admin { command } => match command {
                 AdminCommand::Create { email } => commands::admin_create(config, email).await,
                 AdminCommand::Promote { email } => commands::admin_promote(config, email).await,
+            },
+            Command::Push { command } => match command {
+                PushCommand::VapidKeys => Ok(commands::push_vapid_keys()),
+                PushCommand::Test {
+                    subscription,
+                    fcm_token,
+                    apns_token,
+                    title,
+                    body,
+                } => {
+                    let target = match (subscription, fcm_token, apns_token) {
+                        (Some(file), _, _) => commands::PushTarget::Subscription(file),
+                        (None, Some(token), _) => commands::PushTarget::Fcm(token),
+                        (None, None, token) => {
+                            commands::PushTarget::Apns(token.unwrap_or_default())
+                        }
+                    };
+                    commands::push_test(config, target, title, body).await
+                }
             },
         }
     });

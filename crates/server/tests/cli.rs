@@ -60,7 +60,7 @@ fn production_refuses_to_start_with_a_guessable_jwt_secret() {
 fn help_describes_every_command() {
     let dir = tempfile::tempdir().unwrap();
     let help = text(&aios(dir.path()).arg("--help").output().unwrap());
-    for command in ["serve", "worker", "migrate", "db", "admin"] {
+    for command in ["serve", "worker", "migrate", "db", "admin", "push"] {
         assert!(help.contains(command), "{command} in {help}");
     }
     let db = text(&aios(dir.path()).args(["db", "--help"]).output().unwrap());
@@ -326,4 +326,54 @@ fn production_refuses_to_start_with_metrics_open_to_everyone() {
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(text(&output).contains("METRICS_TOKEN"), "{}", text(&output));
+}
+
+#[test]
+fn push_vapid_keys_prints_a_fresh_pair_that_push_test_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let pair = || {
+        // A broken configuration does not stop key generation: it comes before any.
+        let output = aios(dir.path())
+            .env("PORT", "eighty")
+            .args(["push", "vapid-keys"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let value = |var: &str| {
+            let prefix = format!("{var}=");
+            let line = stdout.lines().find_map(|line| line.strip_prefix(&prefix));
+            line.unwrap_or_else(|| panic!("{var} in {stdout}"))
+                .to_owned()
+        };
+        (value("VAPID_PUBLIC_KEY"), value("VAPID_PRIVATE_KEY"))
+    };
+    let (public, private) = pair();
+    assert_eq!((public.len(), private.len()), (87, 43), "65 and 32 bytes");
+    assert_ne!(pair().1, private, "each run makes a new key");
+
+    let push_test = |args: &[&str]| {
+        let mut command = aios(dir.path());
+        command
+            .env("VAPID_PUBLIC_KEY", &public)
+            .env("VAPID_PRIVATE_KEY", &private);
+        command.env("VAPID_SUBJECT", "mailto:ops@example.com");
+        let output = command.args(["push", "test"]).args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+        text(&output)
+    };
+    let said = push_test(&["--fcm-token", "fcm-device:APA91b-x"]);
+    assert!(
+        said.contains("fcm is not configured"),
+        "keys accepted: {said}"
+    );
+    assert!(!said.contains(&private), "the private key is never echoed");
+    let file = dir.path().join("subscription.json");
+    std::fs::write(
+        &file,
+        r#"{"endpoint": "http://push.example.com/x", "keys": {}}"#,
+    )
+    .unwrap();
+    let said = push_test(&["--subscription", file.to_str().unwrap()]);
+    assert!(said.contains("device token is not valid"), "{said}");
 }

@@ -21,6 +21,12 @@ pub fn handle() -> PrometheusHandle {
                     Matcher::Full("http_request_duration_seconds".to_owned()),
                     DURATION_BUCKETS,
                 )
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(
+                        Matcher::Full("push_delivery_duration_seconds".to_owned()),
+                        DURATION_BUCKETS,
+                    )
+                })
                 .unwrap_or_else(|_| PrometheusBuilder::new());
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
@@ -42,6 +48,23 @@ fn describe() {
         "http_request_duration_seconds",
         metrics::Unit::Seconds,
         "HTTP request latency by method, route and status"
+    );
+    metrics::describe_counter!(
+        "push_sent_total",
+        "Push notifications the provider accepted, by provider"
+    );
+    metrics::describe_counter!(
+        "push_failed_total",
+        "Push notifications not accepted, by provider and kind (retry, permanent, circuit_open)"
+    );
+    metrics::describe_counter!(
+        "push_pruned_total",
+        "Push notifications whose device token the provider said is gone, by provider"
+    );
+    metrics::describe_histogram!(
+        "push_delivery_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time a provider took to answer one push notification, by provider"
     );
 }
 

@@ -1,5 +1,6 @@
 //! Infrastructure every feature builds on: configuration, database, cache, secrets and tokens,
-//! password hashing, mail, rate-limit budgets, idempotency keys, background jobs, telemetry.
+//! password hashing, mail, push providers, rate-limit budgets, idempotency keys, background
+//! jobs, telemetry.
 //! Nothing here uses axum or any feature module: the HTTP edge is `http/`.
 
 pub mod breaker;
@@ -17,10 +18,12 @@ pub mod metrics;
 pub mod pagination;
 pub mod password_hash;
 pub mod private_fs;
+pub mod push;
 pub mod rate_limit;
 pub mod secrets;
 pub mod serde_ext;
 pub mod shutdown;
 pub mod telemetry;
 pub mod text;
+pub mod tls;
 pub mod version;

@@ -195,3 +195,20 @@ async fn a_slow_handler_and_a_slow_response_body_outlive_both_timeouts() {
     let (head, _) = exchange(&mut stream, GET_LIVE).await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
 }
+
+#[tokio::test]
+async fn a_client_opening_with_the_http2_preface_is_not_served_http2() {
+    // hyper's HTTP/2 is compiled in for the push clients; the server must still refuse it.
+    let app = TestApp::spawn().await;
+    let mut stream = connect(app.addr).await;
+    let mut preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    preface.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]); // an empty SETTINGS frame
+    stream.write_all(&preface).await.unwrap();
+    let outcome = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+    assert!(outcome.closed, "the connection is closed");
+    assert!(
+        outcome.received.is_empty() || outcome.received.starts_with("HTTP/1.1 "),
+        "no HTTP/2 frames in answer: {:?}",
+        outcome.received
+    );
+}

@@ -142,8 +142,9 @@ async fn raise<E: Event>(app: &TestApp, event: &E) {
     app.state.wake_outbox_relay();
 }
 
+/// Up to 30 s: generous, because the suite shares two cores with builds and other tests.
 async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    for _ in 0..300 {
+    for _ in 0..600 {
         if done().await {
             return;
         }

@@ -111,7 +111,9 @@ pub async fn serve(
 }
 
 fn builder() -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // HTTP/1 only: hyper's HTTP/2 is compiled in for the push clients (APNs), and the
+    // per-connection watchdog below understands HTTP/1 connections only.
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     builder
         .http1()
         .timer(TokioTimer::new())

@@ -10,6 +10,7 @@ use secrecy::SecretString;
 
 mod jobs;
 mod listeners;
+mod push;
 mod sections;
 #[cfg(test)]
 mod tests;
@@ -17,6 +18,10 @@ mod vars;
 
 pub use jobs::JobsConfig;
 pub use listeners::ConnectionConfig;
+pub use push::{
+    APNS_PRODUCTION_URL, APNS_SANDBOX_URL, ApnsConfig, ApnsEnvironment, FCM_API_URL, FcmConfig,
+    PushConfig, WebPushConfig,
+};
 
 /// Where the process runs; production refuses unsafe settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +65,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub shutdown_timeout: Duration,
     pub connections: ConnectionConfig,
+    pub push: PushConfig,
 }
 
 pub struct DatabaseConfig {

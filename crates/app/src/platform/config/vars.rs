@@ -179,6 +179,7 @@ impl Vars {
         let jobs = self.jobs();
         let shutdown_timeout = self.secs("SHUTDOWN_TIMEOUT_SECS", 30, 1, 3600);
         let connections = self.connections();
+        let push = self.push(production);
         Config {
             app_env,
             host,
@@ -204,6 +205,7 @@ impl Vars {
             jobs,
             shutdown_timeout,
             connections,
+            push,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! PostgreSQL database created for the test and dropped after it) and calls it over HTTP.
 
 mod logs;
+pub mod peers;
 mod postgres;
 pub mod raw;
 
@@ -70,6 +71,8 @@ impl TestAppBuilder {
 
     pub async fn spawn(self) -> TestApp {
         logs::init();
+        // reqwest is built with rustls and no provider of its own (see platform/tls.rs).
+        aios_app::platform::tls::install_default_provider();
         let data_dir = tempfile::tempdir().expect("temporary data directory");
         let mut vars: Vec<(String, String)> = vec![
             ("APP_ENV".into(), "test".into()),

@@ -15,8 +15,15 @@ fn database(err: apalis_sqlite::Error) -> sqlx::Error {
     }
 }
 
-fn whole_secs(wait: Duration) -> i64 {
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+/// `wait` from now, in whole Unix seconds rounded up: apalis compares `run_at` with the current
+/// second, so rounding down (or adding whole seconds to a rounded-down now) could run a job up
+/// to a second early.
+fn seconds_from_now(wait: Duration) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let at = now.saturating_add(wait);
+    let secs = at.as_secs() + u64::from(at.subsec_nanos() > 0);
     i64::try_from(secs).unwrap_or(i64::MAX)
 }
 
@@ -127,15 +134,12 @@ pub(super) async fn postpone(
     wait: Duration,
     extra_attempts: i32,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE Jobs SET run_at = strftime('%s', 'now') + ?2, \
-         max_attempts = max_attempts + ?3 WHERE id = ?1",
-    )
-    .bind(id)
-    .bind(whole_secs(wait))
-    .bind(extra_attempts)
-    .execute(pool)
-    .await?;
+    sqlx::query("UPDATE Jobs SET run_at = ?2, max_attempts = max_attempts + ?3 WHERE id = ?1")
+        .bind(id)
+        .bind(seconds_from_now(wait))
+        .bind(extra_attempts)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
