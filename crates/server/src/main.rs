@@ -72,6 +72,8 @@ enum AdminCommand {
 }
 
 fn main() -> ExitCode {
+    // Before anything can open a TLS connection (PostgreSQL, Redis, SMTP, SendGrid).
+    aios_app::platform::tls::install_default_provider();
     let cli = Cli::parse();
     let config = match aios_app::Config::from_env() {
         Ok(config) => config,

@@ -23,4 +23,5 @@ pub mod serde_ext;
 pub mod shutdown;
 pub mod telemetry;
 pub mod text;
+pub mod tls;
 pub mod version;
