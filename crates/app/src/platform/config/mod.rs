@@ -9,12 +9,14 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 mod listeners;
+mod mail;
 mod sections;
 #[cfg(test)]
 mod tests;
 mod vars;
 
 pub use listeners::ConnectionConfig;
+pub use mail::{MailConfig, MailTransport};
 
 /// Where the process runs; production refuses unsafe settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +82,10 @@ pub struct AuthConfig {
     pub lockout_base: Duration,
     pub lockout_max: Duration,
     pub password_hash_concurrency: usize,
+    /// How long a mailed password-reset link works; the email states it.
+    pub password_reset_ttl: Duration,
+    /// How long a mailed verification link works; the email states it.
+    pub email_verification_ttl: Duration,
 }
 
 pub struct HttpConfig {
@@ -111,12 +117,6 @@ pub struct RateLimitConfig {
     pub anon_per_min: u64,
     pub user_per_min: u64,
     pub auth_per_min: u64,
-}
-
-pub struct MailConfig {
-    pub from: String,
-    /// Base of the links put in emails (`{APP_URL}/reset-password?token=...`).
-    pub app_url: String,
 }
 
 /// One variable that failed to parse or validate.

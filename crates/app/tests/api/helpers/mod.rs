@@ -2,6 +2,7 @@
 //! fresh database (a SQLite file in a temporary directory, or, with `TEST_DATABASE_URL` set, a
 //! PostgreSQL database created for the test and dropped after it) and calls it over HTTP.
 
+mod inbox;
 mod logs;
 mod postgres;
 pub mod raw;
@@ -10,12 +11,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aios_app::platform::mail::{Email, MemoryMailer};
+use aios_app::platform::mail::MemoryMailer;
 use aios_app::{AppState, Config, Overrides, Server};
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+pub use inbox::token_in;
 pub use logs::captured_logs;
 pub use postgres::{TestDatabase, require_services, services};
 
@@ -331,30 +333,6 @@ impl TestApp {
         TestUser::from_tokens(&response.json, &email, PASSWORD)
     }
 
-    /// Waits (up to 10 s) for an email to `to` whose subject contains `subject`.
-    pub async fn wait_for_email(&self, to: &str, subject: &str) -> Email {
-        self.wait_for_emails(to, subject, 1).await.remove(0)
-    }
-
-    pub async fn wait_for_emails(&self, to: &str, subject: &str, count: usize) -> Vec<Email> {
-        for _ in 0..200 {
-            let found: Vec<Email> = self
-                .mailer
-                .sent()
-                .into_iter()
-                .filter(|e| e.to == to && e.subject.contains(subject))
-                .collect();
-            if found.len() >= count {
-                return found;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "no email {subject:?} to {to} arrived; sent: {:?}",
-            self.mailer.sent()
-        );
-    }
-
     /// Stops the server as SIGTERM would, and waits for it.
     pub async fn stop(&mut self) -> anyhow::Result<()> {
         if let Some(tx) = self.shutdown.take() {
@@ -397,13 +375,4 @@ impl TestUser {
                 .to_owned(),
         }
     }
-}
-
-/// The token in an emailed link (`...?token=XYZ`).
-pub fn token_in(email: &Email) -> String {
-    let start = email.text.find("token=").expect("a link with a token") + "token=".len();
-    email.text[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
 }
