@@ -7,6 +7,7 @@
 //! - `items`: `/api/data`, `/api/data/{id}`, `/api/data/batch`, `/api/data/changes` (the module
 //!   keeps the contract's older name for data items)
 //! - `http::openapi`: `/api/openapi.json`, `/docs`
+//! - `operations::dev_mail`: `/dev/mail`, in development with the log mail transport only
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -27,14 +28,14 @@ use crate::http::middleware::security_headers::{self, SecurityHeadersConfig};
 use crate::http::middleware::{app_version, cors, rate_limit};
 use crate::http::openapi::{self, ApiDoc};
 use crate::items::routes as items;
-use crate::operations::{health, metrics};
+use crate::operations::{dev_mail, health, metrics};
 use crate::platform::config::Config;
 use crate::state::AppState;
 use crate::users::routes as users;
 
 /// The routes with their OpenAPI description. Used by [`build`] and to print the document.
 pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
-    let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
@@ -62,8 +63,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             items::delete_item
         ))
         .routes(routes!(items::batch_items))
-        .routes(routes!(items::list_changes))
-        .split_for_parts();
+        .routes(routes!(items::list_changes));
+    let (router, document) = dev_mail::add_route(routes, &state).split_for_parts();
     (router.with_state(state), document)
 }
 

@@ -38,6 +38,7 @@ mod items_support;
 mod items_sync;
 mod jobs_outbox;
 mod logging;
+mod mail_dev;
 mod metrics;
 mod openapi;
 mod operations;

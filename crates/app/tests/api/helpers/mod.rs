@@ -17,7 +17,7 @@ use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-pub use inbox::token_in;
+pub use inbox::{token_in, token_in_text};
 pub use logs::captured_logs;
 pub use postgres::{TestDatabase, require_services, services};
 
@@ -41,6 +41,7 @@ pub struct TestAppBuilder {
     vars: Vec<(String, String)>,
     extra: axum::Router,
     embedded: bool,
+    configured_mailer: bool,
 }
 
 impl TestAppBuilder {
@@ -57,6 +58,13 @@ impl TestAppBuilder {
     /// Always SQLite, even when `TEST_DATABASE_URL` is set.
     pub fn embedded(mut self) -> Self {
         self.embedded = true;
+        self
+    }
+
+    /// The mail transport the configuration names (`MAIL_TRANSPORT`), instead of the in-memory
+    /// one that `wait_for_email` reads.
+    pub fn configured_mailer(mut self) -> Self {
+        self.configured_mailer = true;
         self
     }
 
@@ -95,7 +103,7 @@ impl TestAppBuilder {
         let config = Config::from_vars(vars).expect("test configuration");
         let mailer = MemoryMailer::default();
         let overrides = Overrides {
-            mailer: Some(Arc::new(mailer.clone())),
+            mailer: (!self.configured_mailer).then(|| Arc::new(mailer.clone()) as _),
         };
         let state = AppState::build(config, overrides)
             .await
@@ -259,6 +267,7 @@ impl TestApp {
             vars: Vec::new(),
             extra: axum::Router::new(),
             embedded: false,
+            configured_mailer: false,
         }
     }
 
