@@ -2,10 +2,13 @@
 //! fresh database (a SQLite file in a temporary directory, or, with `TEST_DATABASE_URL` set, a
 //! PostgreSQL database created for the test and dropped after it) and calls it over HTTP.
 
+pub mod certs;
+pub mod fake_sendgrid;
 mod inbox;
 mod logs;
 mod postgres;
 pub mod raw;
+pub mod smtp_peer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,7 +22,7 @@ use uuid::Uuid;
 
 pub use inbox::{token_in, token_in_text};
 pub use logs::captured_logs;
-pub use postgres::{TestDatabase, require_services, services};
+pub use postgres::{TestDatabase, require, require_services, services};
 
 pub const TEST_JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
 pub const PASSWORD: &str = "correct horse battery staple";
