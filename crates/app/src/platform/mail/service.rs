@@ -187,7 +187,8 @@ async fn configured_transport(
                 extra_root_pem,
                 ..SmtpOptions::default()
             };
-            Arc::new(SmtpMailer::new(url, options).context("SMTP_URL")?)
+            let mailer = SmtpMailer::new(url, options).context("SMTP_URL, SMTP_CA_FILE")?;
+            Arc::new(mailer)
         }
         MailTransport::SendGrid { api_key, base_url } => {
             let sendgrid = SendGridConfig {
