@@ -3,11 +3,12 @@
 # aios-server image: `docker build -t aios-server .`
 #
 #   docker run -p 3000:3000 -e JWT_SECRET="$(openssl rand -base64 48)" \
-#     -e METRICS_TOKEN="$(openssl rand -hex 32)" -v aios-data:/data aios-server
+#     -e METRICS_TOKEN="$(openssl rand -hex 32)" -e MAIL_TRANSPORT=log -v aios-data:/data aios-server
 #
 # Serves on port 3000 with SQLite in the /data volume, unless DATABASE_URL names a PostgreSQL
 # database. APP_ENV is production, so JWT_SECRET (at least 32 bytes) is required, and so is
-# METRICS_TOKEN (or METRICS_ADDR, to serve /metrics on a separate address). The same image
+# METRICS_TOKEN (or METRICS_ADDR, to serve /metrics on a separate address), and MAIL_TRANSPORT
+# (smtp or sendgrid with their settings, or log to send no email; README.md, "Email"). The same image
 # runs the other commands: `docker run ... aios-server worker`, `... migrate`, `... db check`.
 # Needs BuildKit (the default builder since Docker 23) for the cache mounts below.
 

@@ -9,6 +9,7 @@
 //! - `jobs`: `/api/admin/jobs`, `/api/admin/jobs/{id}`, `/api/admin/jobs/{id}/retry`
 //!   (administrators)
 //! - `http::openapi`: `/api/openapi.json`, `/docs`
+//! - `operations::dev_mail`: `/dev/mail`, in development with the log mail transport only
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -30,14 +31,14 @@ use crate::http::middleware::{app_version, cors, rate_limit};
 use crate::http::openapi::{self, ApiDoc};
 use crate::items::routes as items;
 use crate::jobs::routes as jobs;
-use crate::operations::{health, metrics};
+use crate::operations::{dev_mail, health, metrics};
 use crate::platform::config::Config;
 use crate::state::AppState;
 use crate::users::routes as users;
 
 /// The routes with their OpenAPI description. Used by [`build`] and to print the document.
 pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
-    let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
@@ -68,8 +69,8 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(items::list_changes))
         .routes(routes!(jobs::list_jobs))
         .routes(routes!(jobs::get_job, jobs::delete_job))
-        .routes(routes!(jobs::retry_job))
-        .split_for_parts();
+        .routes(routes!(jobs::retry_job));
+    let (router, document) = dev_mail::add_route(routes, &state).split_for_parts();
     (router.with_state(state), document)
 }
 

@@ -12,7 +12,7 @@ use crate::platform::config::Config;
 use crate::platform::db::{self, Db};
 use crate::platform::jobs::store::JobStore;
 use crate::platform::jwt::JwtKeys;
-use crate::platform::mail::{LogMailer, SharedMailer};
+use crate::platform::mail::{MailService, SharedMailer};
 use crate::platform::pagination::CursorCodec;
 use crate::platform::password_hash::PasswordHasher;
 use crate::platform::push::Push;
@@ -26,7 +26,8 @@ pub struct AppState {
     pub cache: SharedCache,
     /// Whether session liveness may be answered from `cache` right now.
     pub session_trust: Arc<CacheTrust>,
-    pub mailer: SharedMailer,
+    /// Outgoing email: the transport behind its circuit breaker, and the templates.
+    pub mail: Arc<MailService>,
     pub jwt: Arc<JwtKeys>,
     pub passwords: PasswordHasher,
     pub cursors: CursorCodec,
@@ -47,12 +48,14 @@ pub struct AppState {
 /// Replacements for the production wiring, used by tests and embedders.
 #[derive(Default)]
 pub struct Overrides {
+    /// Replaces the configured mail transport (the breaker and the templates stay).
     pub mailer: Option<SharedMailer>,
 }
 
 impl AppState {
     /// Connects to the database (with retries), applies migrations and builds the services.
     pub async fn build(config: Config, overrides: Overrides) -> anyhow::Result<Self> {
+        crate::platform::tls::install_default_provider();
         let config = Arc::new(config);
         let db = db::connect(&config).await?;
         db::migrate(&db).await?;
@@ -84,15 +87,11 @@ impl AppState {
             Some(secret) => secrets::secret_bytes(secret),
             None => secrets::secret_bytes(&secrets::load_or_create_dev_secret(&config.data_dir)?),
         };
-        let mailer = overrides.mailer.unwrap_or_else(|| {
-            Arc::new(LogMailer {
-                log_body: !config.is_production(),
-            })
-        });
-        // Before any HTTP client is built (the push providers', an embedder's).
+        // Before any HTTP client is built (the push providers', SendGrid's, an embedder's).
         crate::platform::tls::install_default_provider();
         let breakers = Arc::new(Breakers::default());
         let push = Arc::new(Push::from_config(&config.push, &breakers)?);
+        let mail = MailService::from_config(&config, &breakers, overrides.mailer).await?;
         Ok(Self {
             jwt: Arc::new(JwtKeys::new(&secret, &config.auth)),
             passwords: PasswordHasher::new(config.auth.password_hash_concurrency).await?,
@@ -107,7 +106,7 @@ impl AppState {
             db,
             cache,
             session_trust,
-            mailer,
+            mail: Arc::new(mail),
         })
     }
 

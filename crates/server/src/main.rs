@@ -103,6 +103,8 @@ enum AdminCommand {
 }
 
 fn main() -> ExitCode {
+    // Before anything can open a TLS connection (PostgreSQL, Redis, SMTP, SendGrid).
+    aios_app::platform::tls::install_default_provider();
     let cli = Cli::parse();
     // Making keys needs no configuration: it is what one does before there is any.
     if let Some(Command::Push {

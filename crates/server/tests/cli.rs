@@ -57,6 +57,23 @@ fn production_refuses_to_start_with_a_guessable_jwt_secret() {
 }
 
 #[test]
+fn production_refuses_to_start_without_a_chosen_mail_transport() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = aios(dir.path())
+        .env("APP_ENV", "production")
+        .env("JWT_SECRET", SECRET)
+        .env("METRICS_TOKEN", "scrape-token")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let message = text(&output);
+    assert!(
+        message.contains("MAIL_TRANSPORT") && message.contains("smtp or sendgrid"),
+        "{message}"
+    );
+}
+
+#[test]
 fn help_describes_every_command() {
     let dir = tempfile::tempdir().unwrap();
     let help = text(&aios(dir.path()).arg("--help").output().unwrap());
@@ -103,6 +120,7 @@ fn db_reset_is_refused_in_production_and_needs_confirmation_elsewhere() {
         .env("APP_ENV", "production")
         .env("JWT_SECRET", SECRET)
         .env("METRICS_TOKEN", "scrape-token")
+        .env("MAIL_TRANSPORT", "log")
         .args(["db", "reset", "--yes"])
         .output()
         .unwrap();

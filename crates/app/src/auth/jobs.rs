@@ -1,21 +1,22 @@
 //! The auth feature's background jobs: the emails with single-use links. Tokens are created
 //! here, at send time, so no raw token is ever stored (the outbox holds only ids).
 
+use std::time::Duration;
+
+use anyhow::Context as _;
 use chrono::TimeDelta;
 use entity::UserId;
 
 use super::events::{PasswordResetRequested, UserRegistered, VerificationEmailRequested};
+use super::mail;
 use super::repo::user_tokens::{self, TokenKind};
 use crate::platform::jobs::error::JobError;
 use crate::platform::jobs::event::{Delivery, EventHandler};
-use crate::platform::mail::Email as Message;
+use crate::platform::jobs::spec::JobSpec;
 use crate::platform::secrets;
 use crate::platform::{clock, db};
 use crate::state::AppState;
 use crate::users;
-
-pub const RESET_TOKEN_TTL: TimeDelta = TimeDelta::minutes(30);
-pub const VERIFICATION_TOKEN_TTL: TimeDelta = TimeDelta::hours(24);
 
 /// `user:registered` and `auth:email_verification_requested`: sends the verification link.
 pub struct SendVerificationEmail;
@@ -30,6 +31,10 @@ impl EventHandler<UserRegistered> for SendVerificationEmail {
     ) -> Result<(), JobError> {
         self.send(app, event.user_id).await
     }
+
+    fn spec(&self) -> JobSpec {
+        crate::platform::mail::job_spec()
+    }
 }
 
 #[async_trait::async_trait]
@@ -42,6 +47,10 @@ impl EventHandler<VerificationEmailRequested> for SendVerificationEmail {
     ) -> Result<(), JobError> {
         self.send(app, event.user_id).await
     }
+
+    fn spec(&self) -> JobSpec {
+        crate::platform::mail::job_spec()
+    }
 }
 
 impl SendVerificationEmail {
@@ -52,26 +61,14 @@ impl SendVerificationEmail {
         if user.email_verified {
             return Ok(());
         }
-        let token = issue(
-            app,
-            user.id,
-            TokenKind::EmailVerification,
-            VERIFICATION_TOKEN_TTL,
-        )
-        .await?;
-        let link = format!("{}/verify-email?token={token}", app.config.mail.app_url);
-        app.mailer
-            .send(&Message {
-                from: app.config.mail.from.clone(),
-                to: user.email,
-                subject: "Confirm your email address".to_owned(),
-                text: format!(
-                    "Welcome!\n\nConfirm your email address by opening this link within 24 hours:\n\
-                     {link}\n\nIf you did not create an account, ignore this message.\n"
-                ),
-            })
-            .await?;
-        Ok(())
+        // Before the token: while the provider is down, nothing is written.
+        let admission = app.mail.admit()?;
+        let lifetime = app.config.auth.email_verification_ttl;
+        let token = issue(app, user.id, TokenKind::EmailVerification, lifetime).await?;
+        let email =
+            mail::verification(app.mail.templates(), user.name.as_deref(), &token, lifetime)
+                .map_err(|e| JobError::Permanent(e.to_string()))?;
+        admission.send(&user.email, email).await
     }
 }
 
@@ -92,21 +89,17 @@ impl EventHandler<PasswordResetRequested> for SendPasswordResetEmail {
         let Some(user) = users::service::find(&*app.db, user_id).await? else {
             return Ok(());
         };
-        let token = issue(app, user.id, TokenKind::PasswordReset, RESET_TOKEN_TTL).await?;
-        let link = format!("{}/reset-password?token={token}", app.config.mail.app_url);
-        app.mailer
-            .send(&Message {
-                from: app.config.mail.from.clone(),
-                to: user.email,
-                subject: "Reset your password".to_owned(),
-                text: format!(
-                    "Someone asked to reset the password of your account.\n\nChoose a new \
-                     password by opening this link within 30 minutes:\n{link}\n\nIf it was not \
-                     you, ignore this message: your password stays as it is.\n"
-                ),
-            })
-            .await?;
-        Ok(())
+        let admission = app.mail.admit()?;
+        let lifetime = app.config.auth.password_reset_ttl;
+        let token = issue(app, user.id, TokenKind::PasswordReset, lifetime).await?;
+        let email =
+            mail::password_reset(app.mail.templates(), user.name.as_deref(), &token, lifetime)
+                .map_err(|e| JobError::Permanent(e.to_string()))?;
+        admission.send(&user.email, email).await
+    }
+
+    fn spec(&self) -> JobSpec {
+        crate::platform::mail::job_spec()
     }
 }
 
@@ -114,8 +107,9 @@ async fn issue(
     app: &AppState,
     user_id: UserId,
     kind: TokenKind,
-    ttl: TimeDelta,
+    lifetime: Duration,
 ) -> anyhow::Result<String> {
+    let lifetime = TimeDelta::from_std(lifetime).context("token lifetime")?;
     let token = secrets::random_token();
     let now = clock::now();
     let txn = db::begin_write(&app.db).await?;
@@ -129,7 +123,7 @@ async fn issue(
         kind,
         secrets::hash_token(&token),
         now,
-        now + ttl,
+        now + lifetime,
     )
     .await?;
     txn.commit().await?;

@@ -7,6 +7,7 @@ pub mod events;
 pub mod extract;
 pub mod identify;
 pub mod jobs;
+pub mod mail;
 pub mod password;
 pub mod repo;
 pub mod revocation;

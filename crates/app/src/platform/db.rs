@@ -223,6 +223,14 @@ pub fn job_store(config: &Config) -> anyhow::Result<JobStore> {
     }
 }
 
+/// The job queue on the application's own pool (migrations, tests).
+pub fn job_store_on(db: &Db) -> JobStore {
+    match db.backend() {
+        DatabaseBackend::Postgres => JobStore::Postgres(db.get_postgres_connection_pool().clone()),
+        _ => JobStore::Sqlite(db.get_sqlite_connection_pool().clone()),
+    }
+}
+
 /// Applies pending migrations. On PostgreSQL an advisory lock makes concurrent start-ups of
 /// several instances take turns; the second finds nothing left to do.
 pub async fn migrate(db: &Db) -> anyhow::Result<()> {
@@ -241,7 +249,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
                 .await
                 .context("taking the migration lock")?;
             let result = match Migrator::up(conn, None).await {
-                Ok(()) => JobStore::of(db).migrate().await,
+                Ok(()) => job_store_on(db).migrate().await,
                 Err(err) => Err(err.into()),
             };
             let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
@@ -255,7 +263,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
             Migrator::up(conn, None)
                 .await
                 .context("applying migrations")?;
-            JobStore::of(db).migrate().await?;
+            job_store_on(db).migrate().await?;
         }
     }
     db.migrated.store(true, Ordering::Relaxed);

@@ -1,15 +1,15 @@
-//! The process-wide TLS crypto provider. rustls needs one chosen before any client config is
-//! built without an explicit provider (reqwest's, for the push providers). It is ring, which
-//! sqlx already uses: one provider in the binary, and no aws-lc-rs or OpenSSL to build.
+//! The process's TLS crypto: ring, for every rustls user (sqlx, redis, lettre, reqwest).
+//!
+//! reqwest is built with `rustls-no-provider` (its `rustls` feature pulls aws-lc-rs, a C build
+//! we avoid) and panics when it builds a client while no process-wide default provider exists.
+//! Installing ring once, before anything connects, keeps every client on one provider.
 
-use std::sync::Once;
-
-/// Installs ring as rustls's default provider. Idempotent, and harmless when something else
-/// installed one first (that one stays).
+/// Makes ring rustls' process-wide default provider, unless one is installed already (an
+/// embedder's choice wins). Idempotent; `main` calls it first, `AppState::build` again for tests
+/// and embedders.
 pub fn install_default_provider() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        // Err means a provider is already installed: then that one is used, which is fine.
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // An error only means another thread installed one first: a default exists either way.
         let _ = rustls::crypto::ring::default_provider().install_default();
-    });
+    }
 }

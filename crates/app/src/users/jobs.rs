@@ -1,9 +1,10 @@
 //! The Users feature's background jobs.
 
 use super::events::UserEmailChanged;
+use super::mail;
 use crate::platform::jobs::error::JobError;
 use crate::platform::jobs::event::{Delivery, EventHandler};
-use crate::platform::mail::Email as Message;
+use crate::platform::jobs::spec::JobSpec;
 use crate::state::AppState;
 
 /// `user:email_changed`: tells the previous address, so that a takeover through a stolen
@@ -25,41 +26,13 @@ impl EventHandler<UserEmailChanged> for SendEmailChangedNotice {
         let Some(user) = super::service::find(&*app.db, change.user_id).await? else {
             return Ok(());
         };
-        app.mailer
-            .send(&Message {
-                from: app.config.mail.from.clone(),
-                to: change.previous_email,
-                subject: "The email address of your account was changed".to_owned(),
-                text: format!(
-                    "The email address of your account was changed to {}.\n\nIf you made this \
-                     change, there is nothing to do. If you did not, someone else has access to \
-                     your account: contact support at once. Sessions on your other devices have \
-                     been signed out.\n",
-                    masked(&user.email)
-                ),
-            })
-            .await?;
-        Ok(())
+        let admission = app.mail.admit()?;
+        let email = mail::email_changed(app.mail.templates(), user.name.as_deref(), &user.email)
+            .map_err(|e| JobError::Permanent(e.to_string()))?;
+        admission.send(&change.previous_email, email).await
     }
-}
 
-/// `ada@example.com` as `a***@example.com`: enough for the owner to recognise, little for a
-/// stranger reading the old mailbox.
-fn masked(email: &str) -> String {
-    match email.split_once('@') {
-        Some((local, domain)) => {
-            let first: String = local.chars().take(1).collect();
-            format!("{first}***@{domain}")
-        }
-        None => "***".to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn addresses_are_masked_to_their_first_letter_and_domain() {
-        assert_eq!(super::masked("ada@example.com"), "a***@example.com");
-        assert_eq!(super::masked("x"), "***");
+    fn spec(&self) -> JobSpec {
+        crate::platform::mail::job_spec()
     }
 }

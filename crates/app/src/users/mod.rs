@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod jobs;
+pub mod mail;
 pub mod repo;
 pub mod routes;
 pub mod service;

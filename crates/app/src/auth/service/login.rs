@@ -161,6 +161,8 @@ mod tests {
             lockout_base: Duration::from_secs(60),
             lockout_max: Duration::from_secs(3600),
             password_hash_concurrency: 1,
+            password_reset_ttl: Duration::from_secs(1800),
+            email_verification_ttl: Duration::from_secs(86_400),
         }
     }
 

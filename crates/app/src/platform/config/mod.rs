@@ -10,6 +10,7 @@ use secrecy::SecretString;
 
 mod jobs;
 mod listeners;
+mod mail;
 mod push;
 mod sections;
 #[cfg(test)]
@@ -18,6 +19,7 @@ mod vars;
 
 pub use jobs::JobsConfig;
 pub use listeners::ConnectionConfig;
+pub use mail::{MailConfig, MailTransport};
 pub use push::{
     APNS_PRODUCTION_URL, APNS_SANDBOX_URL, ApnsConfig, ApnsEnvironment, FCM_API_URL, FcmConfig,
     PushConfig, WebPushConfig,
@@ -89,6 +91,10 @@ pub struct AuthConfig {
     pub lockout_base: Duration,
     pub lockout_max: Duration,
     pub password_hash_concurrency: usize,
+    /// How long a mailed password-reset link works; the email states it.
+    pub password_reset_ttl: Duration,
+    /// How long a mailed verification link works; the email states it.
+    pub email_verification_ttl: Duration,
 }
 
 pub struct HttpConfig {
@@ -120,12 +126,6 @@ pub struct RateLimitConfig {
     pub anon_per_min: u64,
     pub user_per_min: u64,
     pub auth_per_min: u64,
-}
-
-pub struct MailConfig {
-    pub from: String,
-    /// Base of the links put in emails (`{APP_URL}/reset-password?token=...`).
-    pub app_url: String,
 }
 
 /// One variable that failed to parse or validate.

@@ -93,6 +93,19 @@ impl Vars {
                 1,
                 1024,
             ) as usize,
+            // The contract says reset links are valid 30 minutes.
+            password_reset_ttl: self.duration_in(
+                "PASSWORD_RESET_TOKEN_TTL",
+                Duration::from_secs(30 * 60),
+                Duration::from_secs(60),
+                Duration::from_secs(24 * 3600),
+            ),
+            email_verification_ttl: self.duration_in(
+                "EMAIL_VERIFICATION_TOKEN_TTL",
+                Duration::from_secs(24 * 3600),
+                Duration::from_secs(60),
+                Duration::from_secs(30 * 86_400),
+            ),
         }
     }
 

@@ -40,7 +40,11 @@ fn a_bad_port_names_the_variable() {
 
 #[test]
 fn production_requires_a_long_jwt_secret() {
-    let found = issues(&[("APP_ENV", "production"), ("METRICS_TOKEN", "t")]);
+    let found = issues(&[
+        ("APP_ENV", "production"),
+        ("METRICS_TOKEN", "t"),
+        ("MAIL_TRANSPORT", "log"),
+    ]);
     assert_eq!(
         found.iter().map(|i| i.var).collect::<Vec<_>>(),
         ["JWT_SECRET"]
@@ -49,14 +53,16 @@ fn production_requires_a_long_jwt_secret() {
         ("NODE_ENV", "production"),
         ("JWT_SECRET", "short"),
         ("METRICS_TOKEN", "t"),
+        ("MAIL_TRANSPORT", "log"),
     ]);
     assert_eq!(
         found.iter().map(|i| i.var).collect::<Vec<_>>(),
         ["JWT_SECRET"]
     );
     let random = "Zq3v8KpL2mXw9RtB4nYc7HsD1fGj6UeA0oIkPbNzQrVy";
-    let metrics = ("METRICS_TOKEN", "t");
-    assert!(issues(&[("APP_ENV", "production"), ("JWT_SECRET", random), metrics]).is_empty());
+    let (metrics, mail) = (("METRICS_TOKEN", "t"), ("MAIL_TRANSPORT", "log"));
+    let production = ("APP_ENV", "production");
+    assert!(issues(&[production, ("JWT_SECRET", random), metrics, mail]).is_empty());
 }
 
 #[test]
@@ -70,6 +76,7 @@ fn production_refuses_guessable_jwt_secrets() {
             ("APP_ENV", "production"),
             ("JWT_SECRET", &weak),
             ("METRICS_TOKEN", "t"),
+            ("MAIL_TRANSPORT", "log"),
         ]);
         assert_eq!(found.len(), 1, "{weak}: {found:?}");
         assert_eq!(found[0].var, "JWT_SECRET");
@@ -82,7 +89,8 @@ fn production_refuses_guessable_jwt_secrets() {
         issues(&[
             ("APP_ENV", "production"),
             ("JWT_SECRET", hex),
-            ("METRICS_TOKEN", "t")
+            ("METRICS_TOKEN", "t"),
+            ("MAIL_TRANSPORT", "log"),
         ])
         .is_empty()
     );

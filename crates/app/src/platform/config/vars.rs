@@ -94,6 +94,27 @@ impl Vars {
         }
     }
 
+    /// A duration from `min` to `max`.
+    pub(super) fn duration_in(
+        &mut self,
+        var: &'static str,
+        default: Duration,
+        min: Duration,
+        max: Duration,
+    ) -> Duration {
+        let value = self.duration(var, default);
+        if !(min..=max).contains(&value) {
+            let (min, max) = (
+                humantime::format_duration(min),
+                humantime::format_duration(max),
+            );
+            let got = humantime::format_duration(value);
+            self.fail(var, format!("must be from {min} to {max}, got {got}"));
+            return default;
+        }
+        value
+    }
+
     pub(super) fn secs(&mut self, var: &'static str, default: u64, min: u64, max: u64) -> Duration {
         Duration::from_secs(self.ranged(var, default, min, max))
     }
@@ -168,13 +189,7 @@ impl Vars {
             user_per_min: self.ranged("RATE_LIMIT_USER_PER_MIN", 600, 1, 10_000_000),
             auth_per_min: self.ranged("RATE_LIMIT_AUTH_PER_MIN", 20, 1, 10_000_000),
         };
-        let mail = MailConfig {
-            from: self.string("MAIL_FROM", "aios-server <no-reply@localhost>"),
-            app_url: self
-                .string("APP_URL", &format!("http://localhost:{port}"))
-                .trim_end_matches('/')
-                .to_owned(),
-        };
+        let mail = self.mail(production, port);
         let jobs_in_process = self.flag("JOBS_IN_PROCESS", true);
         let jobs = self.jobs();
         let shutdown_timeout = self.secs("SHUTDOWN_TIMEOUT_SECS", 30, 1, 3600);

@@ -323,16 +323,14 @@ async fn relay(
     handlers: Arc<EventHandlers>,
     cancel: CancellationToken,
 ) {
-    let max_attempts = {
-        let handlers = handlers.clone();
-        move |name: &str| match handlers.route(name) {
-            Some(super::event::Route::Job(handler)) => handler.spec().max_attempts,
-            _ => JobSpec::default().max_attempts,
-        }
+    let names = handlers.names();
+    let plan = |name: &str| match handlers.route(name) {
+        Some(super::event::Route::Job(handler)) => Some(handler.spec().max_attempts),
+        _ => None,
     };
-    tracing::info!(events = ?handlers.names(), "outbox relay started");
+    tracing::info!(events = ?names, "outbox relay started");
     while !cancel.is_cancelled() {
-        let moved = match store.relay(&handlers, &max_attempts, RELAY_BATCH).await {
+        let moved = match store.relay(&names, plan, RELAY_BATCH).await {
             Ok(relayed) => relayed.queued + relayed.acknowledged,
             Err(err) => {
                 tracing::warn!(error = %err, "moving outbox events into the job queues failed");

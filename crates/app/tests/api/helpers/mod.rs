@@ -2,23 +2,28 @@
 //! fresh database (a SQLite file in a temporary directory, or, with `TEST_DATABASE_URL` set, a
 //! PostgreSQL database created for the test and dropped after it) and calls it over HTTP.
 
+pub mod certs;
+pub mod fake_sendgrid;
+mod inbox;
 mod logs;
 pub mod peers;
 mod postgres;
 pub mod raw;
+pub mod smtp_peer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aios_app::platform::mail::{Email, MemoryMailer};
+use aios_app::platform::mail::MemoryMailer;
 use aios_app::{AppState, Config, Overrides, Server};
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+pub use inbox::{token_in, token_in_text};
 pub use logs::captured_logs;
-pub use postgres::{TestDatabase, require_services, services};
+pub use postgres::{TestDatabase, require, require_services, services};
 
 pub const TEST_JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -41,6 +46,7 @@ pub struct TestAppBuilder {
     extra: axum::Router,
     embedded: bool,
     jobs: aios_app::server::Jobs,
+    configured_mailer: bool,
 }
 
 impl TestAppBuilder {
@@ -66,6 +72,13 @@ impl TestAppBuilder {
     /// Always SQLite, even when `TEST_DATABASE_URL` is set.
     pub fn embedded(mut self) -> Self {
         self.embedded = true;
+        self
+    }
+
+    /// The mail transport the configuration names (`MAIL_TRANSPORT`), instead of the in-memory
+    /// one that `wait_for_email` reads.
+    pub fn configured_mailer(mut self) -> Self {
+        self.configured_mailer = true;
         self
     }
 
@@ -106,7 +119,7 @@ impl TestAppBuilder {
         let config = Config::from_vars(vars).expect("test configuration");
         let mailer = MemoryMailer::default();
         let overrides = Overrides {
-            mailer: Some(Arc::new(mailer.clone())),
+            mailer: (!self.configured_mailer).then(|| Arc::new(mailer.clone()) as _),
         };
         let state = AppState::build(config, overrides)
             .await
@@ -272,6 +285,7 @@ impl TestApp {
             extra: axum::Router::new(),
             embedded: false,
             jobs: aios_app::server::Jobs::default(),
+            configured_mailer: false,
         }
     }
 
@@ -346,30 +360,6 @@ impl TestApp {
         TestUser::from_tokens(&response.json, &email, PASSWORD)
     }
 
-    /// Waits (up to 10 s) for an email to `to` whose subject contains `subject`.
-    pub async fn wait_for_email(&self, to: &str, subject: &str) -> Email {
-        self.wait_for_emails(to, subject, 1).await.remove(0)
-    }
-
-    pub async fn wait_for_emails(&self, to: &str, subject: &str, count: usize) -> Vec<Email> {
-        for _ in 0..200 {
-            let found: Vec<Email> = self
-                .mailer
-                .sent()
-                .into_iter()
-                .filter(|e| e.to == to && e.subject.contains(subject))
-                .collect();
-            if found.len() >= count {
-                return found;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "no email {subject:?} to {to} arrived; sent: {:?}",
-            self.mailer.sent()
-        );
-    }
-
     /// Stops the server as SIGTERM would, and waits for it.
     pub async fn stop(&mut self) -> anyhow::Result<()> {
         if let Some(tx) = self.shutdown.take() {
@@ -412,13 +402,4 @@ impl TestUser {
                 .to_owned(),
         }
     }
-}
-
-/// The token in an emailed link (`...?token=XYZ`).
-pub fn token_in(email: &Email) -> String {
-    let start = email.text.find("token=").expect("a link with a token") + "token=".len();
-    email.text[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
 }

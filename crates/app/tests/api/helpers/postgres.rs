@@ -29,14 +29,19 @@ pub fn services() -> &'static Services {
 /// Returns false (after saying so) when the test must be skipped for want of `what`; panics
 /// instead when `REQUIRE_SERVICES=1`.
 pub fn require_services(what: &str, available: bool) -> bool {
+    require(what, "set TEST_DATABASE_URL / TEST_REDIS_URL", available)
+}
+
+/// [`require_services`] for any peer; `how` says how to provide it.
+pub fn require(what: &str, how: &str, available: bool) -> bool {
     if available {
         return true;
     }
     assert!(
         !services().required,
-        "REQUIRE_SERVICES=1 but {what} is not available (set TEST_DATABASE_URL / TEST_REDIS_URL)"
+        "REQUIRE_SERVICES=1 but {what} is not available ({how})"
     );
-    eprintln!("skipped: needs {what} (set TEST_DATABASE_URL / TEST_REDIS_URL)");
+    eprintln!("skipped: needs {what} ({how})");
     false
 }
 

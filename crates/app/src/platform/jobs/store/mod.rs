@@ -10,10 +10,6 @@ mod sqlite;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseBackend;
-
-use super::event::{EventHandlers, Route};
-use crate::platform::db::Db;
 
 /// An apalis job id (a ULID, so ids sort by creation time).
 pub type JobId = String;
@@ -156,13 +152,6 @@ pub struct Relayed {
 }
 
 impl JobStore {
-    pub fn of(db: &Db) -> Self {
-        match db.backend() {
-            DatabaseBackend::Postgres => Self::Postgres(db.get_postgres_connection_pool().clone()),
-            _ => Self::Sqlite(db.get_sqlite_connection_pool().clone()),
-        }
-    }
-
     /// Creates or updates apalis's tables (its own migrations, kept apart from ours).
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
@@ -177,23 +166,20 @@ impl JobStore {
         }
     }
 
-    /// Moves up to `limit` undelivered outbox events into their queues, in one transaction
-    /// with marking them delivered: each event becomes exactly one job (its id is the job's
-    /// idempotency key and is in its payload), or nothing happens.
+    /// Moves up to `limit` undelivered outbox events of the types in `names` into their
+    /// queues, in one transaction with marking them delivered: each event becomes exactly one
+    /// job (its id is the job's idempotency key and is in its payload), or nothing happens.
+    /// `plan` gives a type's attempts when it becomes a job, `None` when it is only
+    /// acknowledged.
     pub async fn relay(
         &self,
-        handlers: &EventHandlers,
-        max_attempts: impl Fn(&str) -> u32,
+        names: &[&str],
+        plan: impl Fn(&str) -> Option<u32>,
         limit: i64,
     ) -> Result<Relayed, sqlx::Error> {
-        let names = handlers.names();
-        let plan = |event_type: &str| match handlers.route(event_type) {
-            Some(Route::Job(_)) => Some(max_attempts(event_type)),
-            _ => None,
-        };
         match self {
-            Self::Sqlite(pool) => sqlite::relay(pool, &names, plan, limit).await,
-            Self::Postgres(pool) => postgres::relay(pool, &names, plan, limit).await,
+            Self::Sqlite(pool) => sqlite::relay(pool, names, plan, limit).await,
+            Self::Postgres(pool) => postgres::relay(pool, names, plan, limit).await,
         }
     }
 
