@@ -148,6 +148,7 @@ fn a_broken_fcm_setting_is_named() {
         ("APP_ENV", "production"),
         ("JWT_SECRET", secret),
         ("METRICS_TOKEN", "scrape-token"),
+        ("MAIL_TRANSPORT", "log"),
         ("FCM_SERVICE_ACCOUNT", json.as_str()),
         ("FCM_API_URL", "http://fcm.internal"),
     ];
