@@ -20,7 +20,7 @@ use super::error::JobError;
 use super::event::{Delivery, ErasedHandler, EventHandlers};
 use super::schedule::{self, ScheduledTask};
 use super::spec::JobSpec;
-use super::store::{JobState, JobStore};
+use super::store::{Failed, JobState, JobStore};
 use super::{envelope::Envelope, metrics};
 use crate::state::AppState;
 
@@ -287,12 +287,17 @@ async fn settle(
         }
         Err(err) => err,
     };
+    let message = err.to_string();
+    let failed = Failed {
+        attempt,
+        error: &message,
+    };
     let recorded = match &err {
         JobError::Retry { retry_after, .. } if attempt < spec.max_attempts => {
             let wait = spec.backoff(attempt).max(retry_after.unwrap_or_default());
             metrics::retried(queue);
             tracing::warn!(error = %err, retry_in_ms = wait.as_millis() as u64, "job failed; will retry");
-            ctx.store.retry_after(id, wait).await
+            ctx.store.retry_after(id, &failed, wait).await
         }
         JobError::Retry { .. } => {
             metrics::dead(queue);
@@ -307,14 +312,14 @@ async fn settle(
         JobError::Defer { after, .. } => {
             metrics::deferred(queue);
             tracing::info!(error = %err, "job deferred without spending an attempt");
-            ctx.store.defer(id, *after).await
+            ctx.store.defer(id, &failed, *after).await
         }
     };
     if let Err(db) = recorded {
         tracing::warn!(error = %db, "could not record how the job failed; it is retried as apalis decides");
     }
     metrics::failed(queue);
-    Err(err.to_string().into())
+    Err(message.into())
 }
 
 async fn relay(

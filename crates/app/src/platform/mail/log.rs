@@ -17,7 +17,7 @@ impl Mailer for LogMailer {
     async fn send(&self, message: &Message) -> Result<(), MailError> {
         if self.log_body {
             tracing::info!(target: "mail", from = %message.from().display(),
-                subject = %message.subject(),
+                to = %message.to().display(), subject = %message.subject(),
                 "email (development transport, not delivered)\n{}", message.text());
         } else {
             tracing::warn!(target: "mail", subject = %message.subject(),

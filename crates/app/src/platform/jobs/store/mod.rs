@@ -122,6 +122,24 @@ impl Row {
     }
 }
 
+/// An attempt that failed and runs again later, recorded by us at once rather than by apalis's
+/// acknowledgement. apalis acknowledges in batches, on its worker's next poll or heartbeat: until
+/// then the job would stay locked as running, and a retry due in 2 s could wait a whole
+/// heartbeat. Recording it also releases the lock, so the late acknowledgement (which only
+/// touches jobs the worker still locks) changes nothing. The job may still read `Queued` then:
+/// apalis-sqlite marks a fetched job running with the same batched events.
+pub struct Failed<'a> {
+    pub attempt: u32,
+    pub error: &'a str,
+}
+
+impl Failed<'_> {
+    /// The `last_result` apalis itself would write.
+    fn result(&self) -> serde_json::Value {
+        serde_json::json!({ "Err": self.error })
+    }
+}
+
 /// apalis stores a result as `{"Ok": ...}` or `{"Err": "message"}`.
 fn error_of(last_result: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(last_result).ok()?;
@@ -212,19 +230,29 @@ impl JobStore {
     }
 
     /// After a failed attempt that may succeed later: run the job again `wait` from now.
-    pub async fn retry_after(&self, id: &str, wait: Duration) -> Result<(), sqlx::Error> {
+    pub async fn retry_after(
+        &self,
+        id: &str,
+        failed: &Failed<'_>,
+        wait: Duration,
+    ) -> Result<(), sqlx::Error> {
         match self {
-            Self::Sqlite(pool) => sqlite::postpone(pool, id, wait, 0).await,
-            Self::Postgres(pool) => postgres::postpone(pool, id, wait, 0).await,
+            Self::Sqlite(pool) => sqlite::postpone(pool, id, failed, wait, 0).await,
+            Self::Postgres(pool) => postgres::postpone(pool, id, failed, wait, 0).await,
         }
     }
 
     /// After a failed attempt that did not count (the provider is down): run it again `wait`
     /// from now, with one more attempt allowed.
-    pub async fn defer(&self, id: &str, wait: Duration) -> Result<(), sqlx::Error> {
+    pub async fn defer(
+        &self,
+        id: &str,
+        failed: &Failed<'_>,
+        wait: Duration,
+    ) -> Result<(), sqlx::Error> {
         match self {
-            Self::Sqlite(pool) => sqlite::postpone(pool, id, wait, 1).await,
-            Self::Postgres(pool) => postgres::postpone(pool, id, wait, 1).await,
+            Self::Sqlite(pool) => sqlite::postpone(pool, id, failed, wait, 1).await,
+            Self::Postgres(pool) => postgres::postpone(pool, id, failed, wait, 1).await,
         }
     }
 

@@ -6,7 +6,7 @@ use apalis::prelude::TaskBuilder;
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use super::{JobFilter, Relayed, Row, state_condition};
+use super::{Failed, JobFilter, Relayed, Row, state_condition};
 
 fn database(err: apalis_postgres::Error) -> sqlx::Error {
     match err {
@@ -104,16 +104,21 @@ pub(super) async fn push_unique(
 pub(super) async fn postpone(
     pool: &PgPool,
     id: &str,
+    failed: &Failed<'_>,
     wait: Duration,
     extra_attempts: i32,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE apalis.jobs SET run_at = now() + make_interval(secs => $2), \
-         max_attempts = max_attempts + $3 WHERE id = $1",
+        "UPDATE apalis.jobs SET status = 'Failed', attempts = $4, last_result = $5, \
+         done_at = now(), lock_by = NULL, lock_at = NULL, \
+         run_at = now() + make_interval(secs => $2), max_attempts = max_attempts + $3 \
+         WHERE id = $1 AND status IN ('Queued', 'Running')",
     )
     .bind(id)
     .bind(secs(wait))
     .bind(extra_attempts)
+    .bind(i32::try_from(failed.attempt).unwrap_or(i32::MAX))
+    .bind(sqlx::types::Json(failed.result()))
     .execute(pool)
     .await?;
     Ok(())

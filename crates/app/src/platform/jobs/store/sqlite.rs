@@ -6,7 +6,7 @@ use apalis::prelude::TaskBuilder;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
-use super::{JobFilter, Relayed, Row, state_condition};
+use super::{Failed, JobFilter, Relayed, Row, state_condition};
 
 fn database(err: apalis_sqlite::Error) -> sqlx::Error {
     match err {
@@ -131,15 +131,23 @@ async fn count_key(
 pub(super) async fn postpone(
     pool: &SqlitePool,
     id: &str,
+    failed: &Failed<'_>,
     wait: Duration,
     extra_attempts: i32,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE Jobs SET run_at = ?2, max_attempts = max_attempts + ?3 WHERE id = ?1")
-        .bind(id)
-        .bind(seconds_from_now(wait))
-        .bind(extra_attempts)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "UPDATE Jobs SET status = 'Failed', attempts = ?4, last_result = ?5, \
+         done_at = strftime('%s', 'now'), lock_by = NULL, lock_at = NULL, \
+         run_at = ?2, max_attempts = max_attempts + ?3 \
+         WHERE id = ?1 AND status IN ('Queued', 'Running')",
+    )
+    .bind(id)
+    .bind(seconds_from_now(wait))
+    .bind(extra_attempts)
+    .bind(i64::from(failed.attempt))
+    .bind(failed.result().to_string())
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
