@@ -15,6 +15,7 @@ use crate::platform::mail::{LogMailer, SharedMailer};
 use crate::platform::pagination::CursorCodec;
 use crate::platform::password_hash::PasswordHasher;
 use crate::platform::secrets;
+use crate::platform::storage::Storage;
 
 /// Shared by every handler and background task. Cheap to clone.
 #[derive(Clone)]
@@ -32,6 +33,10 @@ pub struct AppState {
     pub idempotency_seal: [u8; 32],
     /// Key that encrypts the pair a refresh issued, kept on the spent token (`auth::successor`).
     pub refresh_seal: [u8; 32],
+    /// Where uploaded files are kept (local disk or S3).
+    pub storage: Arc<Storage>,
+    /// Key that signs the download links this server serves itself (local storage).
+    pub file_link_key: [u8; 32],
     /// The circuit breakers of external providers, by name.
     pub breakers: Arc<Breakers>,
     /// Wakes the in-process outbox relay right after a commit that stored an event.
@@ -89,6 +94,8 @@ impl AppState {
             cursors: CursorCodec::new(&secret),
             idempotency_seal: secrets::derive_key(&secret, secrets::IDEMPOTENCY_SEAL),
             refresh_seal: secrets::derive_key(&secret, secrets::REFRESH_SUCCESSOR_SEAL),
+            file_link_key: secrets::derive_key(&secret, secrets::FILE_LINK_SIGNING),
+            storage: Arc::new(Storage::open(&config.files.storage)?),
             outbox_signal: Arc::new(Notify::new()),
             breakers: Arc::new(Breakers::default()),
             config,

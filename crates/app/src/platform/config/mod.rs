@@ -8,12 +8,14 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+mod files;
 mod listeners;
 mod sections;
 #[cfg(test)]
 mod tests;
 mod vars;
 
+pub use files::{FilesConfig, S3Config, StorageConfig};
 pub use listeners::ConnectionConfig;
 
 /// Where the process runs; production refuses unsafe settings.
@@ -52,6 +54,8 @@ pub struct Config {
     pub admin: Option<AdminBootstrap>,
     pub min_app_version: Option<semver::Version>,
     pub items: ItemsConfig,
+    /// Uploads and the storage that keeps them.
+    pub files: FilesConfig,
     pub rate_limits: RateLimitConfig,
     pub mail: MailConfig,
     pub jobs_in_process: bool,
