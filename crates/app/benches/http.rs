@@ -34,6 +34,7 @@ fn env_or(name: &str, default: u64) -> u64 {
 }
 
 async fn start() -> Target {
+    aios_app::platform::tls::install_crypto_provider();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()

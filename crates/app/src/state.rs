@@ -64,6 +64,7 @@ impl AppState {
         db: Db,
         overrides: Overrides,
     ) -> anyhow::Result<Self> {
+        crate::platform::tls::install_crypto_provider();
         // Without Redis on PostgreSQL, instances may be several, each with its own cache: it
         // can be trusted only while it hears every revocation (`Server::run` listens).
         let session_trust = Arc::new(

@@ -16,4 +16,6 @@ pub mod session;
 pub mod user;
 pub mod user_token;
 
-pub use ids::{EmailChangeId, EventId, FileId, ItemId, RefreshTokenId, SessionId, UserId, UserTokenId};
+pub use ids::{
+    EmailChangeId, EventId, FileId, ItemId, RefreshTokenId, SessionId, UserId, UserTokenId,
+};

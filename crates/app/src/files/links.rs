@@ -172,7 +172,10 @@ mod tests {
         for at in 0..bytes.len() {
             let mut forged = bytes.clone();
             forged[at] ^= 1;
-            assert!(verify(&key, &URL_SAFE_NO_PAD.encode(&forged), now).is_err(), "{at}");
+            assert!(
+                verify(&key, &URL_SAFE_NO_PAD.encode(&forged), now).is_err(),
+                "{at}"
+            );
         }
         assert!(verify(&key, "", now).is_err());
         assert!(verify(&key, "not base64!", now).is_err());

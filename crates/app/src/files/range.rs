@@ -81,7 +81,10 @@ mod tests {
         assert_eq!(resolve(Some("bytes=90-"), 100), Ranged::Partial(90..100));
         assert_eq!(resolve(Some("bytes=-10"), 100), Ranged::Partial(90..100));
         assert_eq!(resolve(Some("bytes=-500"), 100), Ranged::Partial(0..100));
-        assert_eq!(resolve(Some("bytes=50-5000"), 100), Ranged::Partial(50..100));
+        assert_eq!(
+            resolve(Some("bytes=50-5000"), 100),
+            Ranged::Partial(50..100)
+        );
         assert_eq!(resolve(Some("bytes=99-99"), 100), Ranged::Partial(99..100));
         assert_eq!(resolve(Some(" bytes= 1 - 2 "), 100), Ranged::Partial(1..3));
     }

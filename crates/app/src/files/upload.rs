@@ -218,7 +218,13 @@ async fn store_part(
     }
     limits.check(head.len() as u64)?;
     let content_type = sniff::sniff(&head, ended);
-    if !app.config.files.allowed_types.iter().any(|t| t == content_type) {
+    if !app
+        .config
+        .files
+        .allowed_types
+        .iter()
+        .any(|t| t == content_type)
+    {
         return Err(FileError::TypeNotAllowed {
             content_type: content_type.to_owned(),
         });

@@ -23,7 +23,10 @@ fn sane_host(host: &str) -> bool {
 impl FromRequestParts<AppState> for PublicBase {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(url) = &app.config.files.public_url {
             return Ok(Self(url.clone()));
         }

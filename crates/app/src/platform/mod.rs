@@ -25,4 +25,5 @@ pub mod sniff;
 pub mod storage;
 pub mod telemetry;
 pub mod text;
+pub mod tls;
 pub mod version;

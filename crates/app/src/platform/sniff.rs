@@ -145,7 +145,10 @@ mod tests {
         assert_eq!(sniff(png, false), "image/png");
         assert_eq!(sniff(b"\xFF\xD8\xFF\xE0\0\x10JFIF\0", false), "image/jpeg");
         assert_eq!(sniff(b"%PDF-1.7\n", false), "application/pdf");
-        assert_eq!(sniff(b"\x7FELF\x02\x01\x01\0\0\0\0\0\0\0\0\0", true), UNKNOWN);
+        assert_eq!(
+            sniff(b"\x7FELF\x02\x01\x01\0\0\0\0\0\0\0\0\0", true),
+            UNKNOWN
+        );
         let m4a = b"\0\0\0\x20ftypM4A \0\0\0\0";
         assert_eq!(sniff(m4a, false), "audio/mp4");
         let mp4 = b"\0\0\0\x20ftypisom\0\0\x02\0";

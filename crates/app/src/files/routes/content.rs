@@ -42,7 +42,11 @@ fn describe(headers: &mut HeaderMap, content: &Content) {
 }
 
 async fn respond(app: &AppState, content: Content, request: &HeaderMap) -> ApiResult<Response> {
-    let header = |name| request.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let header = |name| {
+        request
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
     if names_etag(header(header::IF_NONE_MATCH), &content.etag) {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
         describe(response.headers_mut(), &content);
@@ -59,10 +63,9 @@ async fn respond(app: &AppState, content: Content, request: &HeaderMap) -> ApiRe
         Ranged::Full => (StatusCode::OK, None),
         Ranged::Partial(range) => (StatusCode::PARTIAL_CONTENT, Some(range)),
         Ranged::Unsatisfiable => {
-            let mut response = ApiError::from(FileError::RangeNotSatisfiable {
-                size: content.size,
-            })
-            .into_response();
+            let mut response =
+                ApiError::from(FileError::RangeNotSatisfiable { size: content.size })
+                    .into_response();
             let unsatisfied = format!("bytes */{}", content.size);
             set(response.headers_mut(), header::CONTENT_RANGE, &unsatisfied);
             describe(response.headers_mut(), &content);

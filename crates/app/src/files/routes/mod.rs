@@ -122,7 +122,9 @@ pub async fn create_file_url(
     PublicBase(base): PublicBase,
     ValidPath(id): ValidPath<FileId>,
 ) -> ApiResult<Json<FileUrlDto>> {
-    Ok(Json(service::signed_url(&app, user.user_id, id, &base).await?))
+    Ok(Json(
+        service::signed_url(&app, user.user_id, id, &base).await?,
+    ))
 }
 
 /// Delete a file

@@ -215,7 +215,10 @@ mod tests {
             ["UPLOAD_ALLOWED_TYPES"]
         );
         assert_eq!(failing(&[("FILE_URL_TTL", "30d")]), ["FILE_URL_TTL"]);
-        assert_eq!(failing(&[("PUBLIC_URL", "api.example.com")]), ["PUBLIC_URL"]);
+        assert_eq!(
+            failing(&[("PUBLIC_URL", "api.example.com")]),
+            ["PUBLIC_URL"]
+        );
         assert_eq!(failing(&[("MAX_UPLOAD_BYTES", "0")]), ["MAX_UPLOAD_BYTES"]);
     }
 }

@@ -105,10 +105,12 @@ pub(super) fn file_stream(file: std::fs::File, range: Range<u64>) -> ByteStream 
             Ok::<_, std::io::Error>((file, chunk))
         })
         .await?
-        .map_err(|err| StorageError::Store(object_store::Error::Generic {
-            store: "LocalFileSystem",
-            source: Box::new(err),
-        }))?;
+        .map_err(|err| {
+            StorageError::Store(object_store::Error::Generic {
+                store: "LocalFileSystem",
+                source: Box::new(err),
+            })
+        })?;
         if chunk.is_empty() {
             // The file is shorter than its listing said: end here rather than spin.
             return Ok(None);

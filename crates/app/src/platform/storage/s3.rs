@@ -22,9 +22,7 @@ fn virtual_hosted(endpoint: &str, bucket: &str) -> String {
 }
 
 pub(super) fn build(config: &S3Config) -> anyhow::Result<AmazonS3> {
-    // reqwest is built without a crypto provider of its own: TLS uses the ring provider that
-    // the database and Redis clients use too. Installing twice is harmless.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::platform::tls::install_crypto_provider();
     let options = ClientOptions::new()
         .with_connect_timeout(Duration::from_secs(5))
         .with_timeout(Duration::from_secs(60));

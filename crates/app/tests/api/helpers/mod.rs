@@ -2,7 +2,10 @@
 //! fresh database (a SQLite file in a temporary directory, or, with `TEST_DATABASE_URL` set, a
 //! PostgreSQL database created for the test and dropped after it) and calls it over HTTP.
 
+pub mod files;
+pub mod fixtures;
 mod logs;
+mod moto;
 mod postgres;
 pub mod raw;
 
