@@ -24,6 +24,7 @@ mod auth_refresh_grace;
 mod auth_sessions;
 mod auth_support;
 mod auth_tokens;
+mod config_docs;
 mod connections;
 mod errors;
 mod files_download;
