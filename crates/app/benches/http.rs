@@ -61,7 +61,10 @@ async fn start() -> Target {
         ("LOG_LEVEL".to_owned(), "error".to_owned()),
         ("MAX_ITEMS_PER_USER".to_owned(), "10000000".to_owned()),
         ("MAX_UPLOAD_BYTES".to_owned(), (1u64 << 30).to_string()),
-        ("MAX_STORAGE_BYTES_PER_USER".to_owned(), (1u64 << 40).to_string()),
+        (
+            "MAX_STORAGE_BYTES_PER_USER".to_owned(),
+            (1u64 << 40).to_string(),
+        ),
         ("UPLOAD_TIMEOUT_SECS".to_owned(), "600".to_owned()),
         // The benchmark measures throughput, not the limiter: one client is all of the load.
         ("RATE_LIMIT_ANON_PER_MIN".to_owned(), "10000000".to_owned()),

@@ -37,7 +37,9 @@ fn upload(port: u16, token: &str, size: u64) -> (u16, String) {
     let tail = format!("\r\n--{BOUNDARY}--\r\n");
     let length = head.len() as u64 + size + tail.len() as u64;
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
     let request = format!(
         "POST /api/files HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
          Authorization: Bearer {token}\r\n\
@@ -110,9 +112,5 @@ fn a_200_mib_upload_grows_the_servers_peak_memory_by_less_than_32_mib() {
         peak as f64 / MIB as f64,
         growth as f64 / MIB as f64,
     );
-    assert!(
-        growth < 32 * MIB,
-        "peak RSS grew by {} MiB",
-        growth / MIB
-    );
+    assert!(growth < 32 * MIB, "peak RSS grew by {} MiB", growth / MIB);
 }

@@ -110,40 +110,50 @@ impl EventHandler<FileUploaded> for ProcessUploadedFile {
         event: FileUploaded,
         _delivery: Delivery,
     ) -> Result<(), JobError> {
-        let Some(file) = repo::find(&*app.db, event.file_id).await? else {
-            return Ok(()); // deleted before it was processed
-        };
-        if file.status != FileStatus::Processing {
-            return Ok(()); // a repeated delivery
+        match tokio::time::timeout(PROCESS_TIMEOUT, process(app, event)).await {
+            Ok(outcome) => outcome,
+            Err(_elapsed) => Err(JobError::retry(format!(
+                "processing took longer than {PROCESS_TIMEOUT:?}"
+            ))),
         }
-        let format = thumbnail::format_of(&file.content_type);
-        let size = u64::try_from(file.size).unwrap_or(0);
-        let decode = format.is_some() && size <= thumbnail::MAX_SOURCE_BYTES;
-        let read = with_storage(app, read_back(app, &file.storage_key, decode)).await?;
-        let outcome = match read {
-            Ok(back) if back.size != size || back.sha256 != file.sha256 => {
-                failed("the stored bytes do not match the upload's checksum")
-            }
-            Ok(ReadBack {
-                bytes: Some(bytes), ..
-            }) => match format {
-                Some(format) => thumbnail_of(app, &file, bytes, format).await?,
-                None => ready(None),
-            },
-            Ok(_) => ready(None),
-            Err(StorageError::NotFound) => failed("the stored bytes are missing"),
-            Err(err) => return Err(JobError::retry(err)),
-        };
-        let thumbnail_key = outcome.thumbnail.as_ref().map(|t| t.key.clone());
-        let status = outcome.status;
-        let recorded = repo::finish_processing(&*app.db, file.id, outcome, clock::now()).await?;
-        if !recorded && let Some(key) = thumbnail_key {
-            // The file was deleted while we worked: its thumbnail must not outlive it.
-            let _ = app.storage.delete(&key).await;
-        }
-        tracing::info!(file.id = %file.id, status = ?status, "file processed");
-        Ok(())
     }
+}
+
+/// What `ProcessUploadedFile` does, within `PROCESS_TIMEOUT`.
+async fn process(app: &AppState, event: FileUploaded) -> Result<(), JobError> {
+    let Some(file) = repo::find(&*app.db, event.file_id).await? else {
+        return Ok(()); // deleted before it was processed
+    };
+    if file.status != FileStatus::Processing {
+        return Ok(()); // a repeated delivery
+    }
+    let format = thumbnail::format_of(&file.content_type);
+    let size = u64::try_from(file.size).unwrap_or(0);
+    let decode = format.is_some() && size <= thumbnail::MAX_SOURCE_BYTES;
+    let read = with_storage(app, read_back(app, &file.storage_key, decode)).await?;
+    let outcome = match read {
+        Ok(back) if back.size != size || back.sha256 != file.sha256 => {
+            failed("the stored bytes do not match the upload's checksum")
+        }
+        Ok(ReadBack {
+            bytes: Some(bytes), ..
+        }) => match format {
+            Some(format) => thumbnail_of(app, &file, bytes, format).await?,
+            None => ready(None),
+        },
+        Ok(_) => ready(None),
+        Err(StorageError::NotFound) => failed("the stored bytes are missing"),
+        Err(err) => return Err(JobError::retry(err)),
+    };
+    let thumbnail_key = outcome.thumbnail.as_ref().map(|t| t.key.clone());
+    let status = outcome.status;
+    let recorded = repo::finish_processing(&*app.db, file.id, outcome, clock::now()).await?;
+    if !recorded && let Some(key) = thumbnail_key {
+        // The file was deleted while we worked: its thumbnail must not outlive it.
+        let _ = app.storage.delete(&key).await;
+    }
+    tracing::info!(file.id = %file.id, status = ?status, "file processed");
+    Ok(())
 }
 
 fn ready(thumbnail: Option<StoredThumbnail>) -> Processed {

@@ -130,7 +130,10 @@ pub async fn link(
         );
         return Ok(Some((format!("{base}{SIGNED_ROUTE}/{token}"), expires_at)));
     }
-    let disposition = content_disposition(&file.filename);
+    let disposition = match variant {
+        Variant::Original => content_disposition(&file.filename),
+        Variant::Thumbnail => content_disposition(&format!("thumbnail-{}", file.filename)),
+    };
     let presign = Presign {
         content_type,
         content_disposition: &disposition,
