@@ -196,3 +196,50 @@ async fn another_users_file_is_not_found_on_every_route() {
         .await
         .assert_error(400, "VALIDATION_FAILED");
 }
+
+#[tokio::test]
+async fn a_browser_on_an_allowed_origin_may_download_by_range() {
+    let origin = "https://app.example.com";
+    let app = TestApp::builder().env("CORS_ORIGINS", origin).spawn().await;
+    let user = app.register().await;
+    let file = app.uploaded(&user.access, "digits.txt", &digits()).await;
+    let path = format!("/api/files/{}/content", file["id"].as_str().unwrap());
+    let preflight = app
+        .request(reqwest::Method::OPTIONS, &path)
+        .header("origin", origin)
+        .header("access-control-request-method", "GET")
+        .header(
+            "access-control-request-headers",
+            "authorization, range, if-range",
+        )
+        .send()
+        .await;
+    let allowed = preflight
+        .header("access-control-allow-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        allowed.contains("range") && allowed.contains("if-range"),
+        "{allowed}"
+    );
+    let auth = format!("Bearer {}", user.access);
+    let ranged = app
+        .download(
+            &path,
+            &[
+                ("authorization", &auth),
+                ("range", "bytes=-3"),
+                ("origin", origin),
+            ],
+        )
+        .await;
+    assert_eq!(ranged.status, 206);
+    let exposed = ranged
+        .header("access-control-expose-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        exposed.contains("content-range") && exposed.contains("etag"),
+        "{exposed}"
+    );
+}
