@@ -269,3 +269,46 @@ async fn uploads_need_a_token() {
         .await
         .assert_error(401, "UNAUTHORIZED");
 }
+
+/// Sends an upload whose body arrives in two halves `pause` apart, on a raw connection.
+async fn slow_upload(app: &TestApp, token: &str, pause: std::time::Duration) -> String {
+    use tokio::io::AsyncWriteExt as _;
+    let body = multipart(&[Part::file("slow.txt", &[b's'; 4096])]);
+    let head = format!(
+        "POST /api/files HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: {}\r\nContent-Length: {}\r\n\r\n",
+        app.addr,
+        multipart_type(),
+        body.len()
+    );
+    let mut stream = crate::helpers::raw::connect(app.addr).await;
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let (first, rest) = body.split_at(body.len() / 2);
+    stream.write_all(first).await.unwrap();
+    tokio::time::sleep(pause).await;
+    // The server may have answered and closed already.
+    let _ = stream.write_all(rest).await;
+    let outcome = crate::helpers::raw::read_until_closed(&mut stream, pause * 4).await;
+    outcome.status_line().to_owned()
+}
+
+#[tokio::test]
+async fn uploads_run_under_their_own_timeout_not_the_json_one() {
+    let pause = std::time::Duration::from_millis(1500);
+    let patient = TestApp::builder()
+        .env("REQUEST_TIMEOUT_SECS", "1")
+        .spawn()
+        .await;
+    let user = patient.register().await;
+    let status = slow_upload(&patient, &user.access, pause).await;
+    assert!(status.starts_with("HTTP/1.1 201"), "{status}");
+
+    let strict = TestApp::builder()
+        .env("UPLOAD_TIMEOUT_SECS", "1")
+        .spawn()
+        .await;
+    let user = strict.register().await;
+    let status = slow_upload(&strict, &user.access, pause).await;
+    assert!(status.starts_with("HTTP/1.1 504"), "{status}");
+    assert!(strict.stored_keys().await.is_empty());
+}
