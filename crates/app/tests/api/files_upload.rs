@@ -294,13 +294,14 @@ async fn slow_upload(app: &TestApp, token: &str, pause: std::time::Duration) -> 
 
 #[tokio::test]
 async fn uploads_run_under_their_own_timeout_not_the_json_one() {
-    let pause = std::time::Duration::from_millis(1500);
+    use std::time::Duration;
+    // Room enough for registering (a password hash) on a busy machine, not for the upload.
     let patient = TestApp::builder()
-        .env("REQUEST_TIMEOUT_SECS", "1")
+        .env("REQUEST_TIMEOUT_SECS", "3")
         .spawn()
         .await;
     let user = patient.register().await;
-    let status = slow_upload(&patient, &user.access, pause).await;
+    let status = slow_upload(&patient, &user.access, Duration::from_secs(4)).await;
     assert!(status.starts_with("HTTP/1.1 201"), "{status}");
 
     let strict = TestApp::builder()
@@ -308,7 +309,7 @@ async fn uploads_run_under_their_own_timeout_not_the_json_one() {
         .spawn()
         .await;
     let user = strict.register().await;
-    let status = slow_upload(&strict, &user.access, pause).await;
+    let status = slow_upload(&strict, &user.access, Duration::from_secs(2)).await;
     assert!(status.starts_with("HTTP/1.1 504"), "{status}");
     assert!(strict.stored_keys().await.is_empty());
 }
