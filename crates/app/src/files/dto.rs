@@ -23,7 +23,8 @@ pub struct FileDto {
     pub size: i64,
     /// Lower-case hex SHA-256 of the bytes.
     pub sha256: String,
-    #[schema(value_type = String, example = "processing")]
+    /// `processing` until the background job has checked the file (and made an image's
+    /// thumbnail), then `ready`, or `failed` (an image that does not decode; still downloadable).
     pub status: FileStatus,
     /// A signed, expiring link to a 256 px thumbnail (images only, once `ready`); it needs no
     /// token. Fetch the file again for a fresh one.

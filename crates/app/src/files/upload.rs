@@ -312,6 +312,7 @@ pub async fn commit(
     }
     txn.commit().await?;
     app.wake_outbox_relay();
+    tracing::info!(size = file.size, content_type = %file.content_type, "file uploaded");
     Ok(dto)
 }
 
