@@ -42,8 +42,9 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 aios \
     && useradd --system --uid 10001 --gid aios --home-dir /data --no-create-home \
        --shell /usr/sbin/nologin aios \
-    && mkdir -p /data \
-    && chown aios:aios /data
+    && mkdir -p /data/uploads \
+    && chown aios:aios /data /data/uploads \
+    && chmod 0700 /data/uploads
 
 COPY --from=builder /usr/local/bin/aios-server /usr/local/bin/aios-server
 
@@ -52,7 +53,8 @@ ENV APP_ENV=production \
     PORT=3000 \
     DATA_DIR=/data
 
-# The SQLite database when DATABASE_URL is unset. Unused with PostgreSQL.
+# The SQLite database when DATABASE_URL is unset (unused with PostgreSQL), and uploaded files
+# under /data/uploads when S3_BUCKET_NAME is unset.
 VOLUME ["/data"]
 USER aios:aios
 EXPOSE 3000

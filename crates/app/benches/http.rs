@@ -3,8 +3,10 @@
 //! Starts the real server in-process (SQLite in a temporary directory, or PostgreSQL/Redis
 //! with `BENCH_DATABASE_URL` / `BENCH_REDIS_URL`), or targets a running one with `BENCH_URL`,
 //! and drives each scenario with `BENCH_CONCURRENCY` (default 32) clients for `BENCH_SECS`
-//! (default 5) seconds. Prints requests per second and latency percentiles. On one machine
-//! the load generator shares the CPU with the server: the figures are a floor.
+//! (default 5) seconds. Prints requests per second and latency percentiles. File uploads and
+//! downloads are measured in MiB/s, with files of `BENCH_FILE_MIB` (default 8) MiB sent by
+//! `BENCH_FILE_CONCURRENCY` (default 4) clients. On one machine the load generator shares the
+//! CPU with the server: the figures are a floor.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -58,6 +60,12 @@ async fn start() -> Target {
         ),
         ("LOG_LEVEL".to_owned(), "error".to_owned()),
         ("MAX_ITEMS_PER_USER".to_owned(), "10000000".to_owned()),
+        ("MAX_UPLOAD_BYTES".to_owned(), (1u64 << 30).to_string()),
+        (
+            "MAX_STORAGE_BYTES_PER_USER".to_owned(),
+            (1u64 << 40).to_string(),
+        ),
+        ("UPLOAD_TIMEOUT_SECS".to_owned(), "600".to_owned()),
         // The benchmark measures throughput, not the limiter: one client is all of the load.
         ("RATE_LIMIT_ANON_PER_MIN".to_owned(), "10000000".to_owned()),
         ("RATE_LIMIT_USER_PER_MIN".to_owned(), "10000000".to_owned()),
@@ -156,6 +164,61 @@ where
     );
 }
 
+/// Like [`scenario`] for requests that move `bytes` each: prints MiB/s.
+async fn throughput<F>(name: &str, concurrency: u64, secs: u64, expected: u16, bytes: u64, build: F)
+where
+    F: Fn(u64) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let build = Arc::new(build);
+    let (done, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..concurrency {
+        let (build, done, errors) = (build.clone(), done.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = worker;
+            while Instant::now() < deadline {
+                let response = build(n).send().await;
+                let ok = match response {
+                    Ok(r) if r.status() == expected => r.bytes().await.is_ok(),
+                    _ => false,
+                };
+                let counter = if ok { &done } else { &errors };
+                counter.fetch_add(1, Ordering::Relaxed);
+                n += concurrency;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let moved = done.load(Ordering::Relaxed) * bytes;
+    println!(
+        "{name:<36} {:>8.1} MiB/s  ({} files of {} MiB, {} errors, {concurrency} clients)",
+        moved as f64 / (1024.0 * 1024.0) / elapsed,
+        done.load(Ordering::Relaxed),
+        bytes >> 20,
+        errors.load(Ordering::Relaxed),
+    );
+}
+
+/// A multipart body carrying one file of `size` bytes (an MP4 header, then a byte pattern).
+fn multipart_file(size: usize) -> (String, bytes::Bytes) {
+    let boundary = "aios-bench-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bench.mp4\"\r\n\r\n"
+    )
+    .into_bytes();
+    let start = body.len();
+    body.extend((0..size).map(|i| (i % 251) as u8));
+    body[start..start + 12].copy_from_slice(b"\0\0\0\x18ftypisom");
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    (content_type, bytes::Bytes::from(body))
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -251,6 +314,54 @@ fn main() {
             secs,
             200,
             move |_| t.client.get(&list).bearer_auth(&bearer),
+        )
+        .await;
+
+        let file_bytes = env_or("BENCH_FILE_MIB", 8) << 20;
+        let file_clients = env_or("BENCH_FILE_CONCURRENCY", 4);
+        let (content_type, body) = multipart_file(file_bytes as usize);
+        let (t, files, bearer) = (target.clone(), url("/api/files"), token.clone());
+        let upload = body.clone();
+        throughput(
+            "POST /api/files",
+            file_clients,
+            secs,
+            201,
+            file_bytes,
+            move |_| {
+                t.client
+                    .post(&files)
+                    .bearer_auth(&bearer)
+                    .header("content-type", &content_type)
+                    .body(upload.clone())
+            },
+        )
+        .await;
+        let (content_type, body) = (multipart_file(file_bytes as usize).0, body);
+        let stored: Value = target
+            .client
+            .post(url("/api/files"))
+            .bearer_auth(&token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let content = url(&format!(
+            "/api/files/{}/content",
+            stored["id"].as_str().unwrap()
+        ));
+        let (t, bearer) = (target.clone(), token.clone());
+        throughput(
+            "GET /api/files/{id}/content",
+            file_clients,
+            secs,
+            200,
+            file_bytes,
+            move |_| t.client.get(&content).bearer_auth(&bearer),
         )
         .await;
     });

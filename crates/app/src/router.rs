@@ -8,15 +8,19 @@
 //!   keeps the contract's older name for data items)
 //! - `jobs`: `/api/admin/jobs`, `/api/admin/jobs/{id}`, `/api/admin/jobs/{id}/retry`
 //!   (administrators)
+//! - `files`: `/api/files`, `/api/files/{id}`, `/api/files/{id}/content`, `/api/files/{id}/url`
+//!   and `/api/files/signed/{token}` (the links that need no token)
 //! - `http::openapi`: `/api/openapi.json`, `/docs`
 //! - `operations::dev_mail`: `/dev/mail`, in development with the log mail transport only
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::http::header;
 use axum::middleware;
 use axum::routing::get;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate as _};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
@@ -24,8 +28,9 @@ use utoipa_axum::routes;
 
 use crate::auth::identify;
 use crate::auth::routes as auth;
+use crate::files::routes as files;
 use crate::http::middleware::head_limits as http_limits;
-use crate::http::middleware::request_context::{self, RequestContextConfig};
+use crate::http::middleware::request_context::{self, RequestContextConfig, RouteTimeout};
 use crate::http::middleware::security_headers::{self, SecurityHeadersConfig};
 use crate::http::middleware::{app_version, cors, rate_limit};
 use crate::http::openapi::{self, ApiDoc};
@@ -67,11 +72,25 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(items::batch_items))
         .routes(routes!(items::list_changes))
+        .routes(routes!(files::list_files))
+        .routes(routes!(files::get_file, files::delete_file))
+        .routes(routes!(files::content::download_file))
+        .routes(routes!(files::create_file_url))
+        .routes(routes!(files::content::download_signed))
+        .merge(uploads())
         .routes(routes!(jobs::list_jobs))
         .routes(routes!(jobs::get_job, jobs::delete_job))
         .routes(routes!(jobs::retry_job));
     let (router, document) = dev_mail::add_route(routes, &state).split_for_parts();
     (router.with_state(state), document)
+}
+
+/// `POST /api/files` streams its body under its own limit (`MAX_UPLOAD_BYTES`, enforced while
+/// reading) instead of `MAX_BODY_BYTES`, and its own timeout (see [`with_outer_layers`]).
+fn uploads() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(files::upload_file))
+        .layer(DefaultBodyLimit::disable())
 }
 
 pub fn build(state: AppState) -> Router {
@@ -119,7 +138,12 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
-        .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .br(true)
+                .compress_when(DefaultPredicate::new().and(not_byte_ranges)),
+        )
         .layer(middleware::from_fn(http_limits::limit_request_head));
     if let Some(cors) = cors::layer(&config.http.cors_origins) {
         router = router.layer(cors);
@@ -140,6 +164,17 @@ pub fn metrics_listener(state: AppState) -> Router {
     with_outer_layers(routes, &config)
 }
 
+/// Downloads that serve byte ranges are sent as stored: compressing them would break their
+/// `Content-Length`, ranges and strong `ETag`.
+fn not_byte_ranges(
+    _: StatusCode,
+    _: axum::http::Version,
+    headers: &axum::http::HeaderMap,
+    _: &axum::http::Extensions,
+) -> bool {
+    !headers.contains_key(header::ACCEPT_RANGES)
+}
+
 /// Request context and security headers, around everything either listener answers.
 fn with_outer_layers(router: Router, config: &Config) -> Router {
     router
@@ -152,6 +187,11 @@ fn with_outer_layers(router: Router, config: &Config) -> Router {
         .layer(middleware::from_fn_with_state(
             RequestContextConfig {
                 request_timeout: config.http.request_timeout,
+                route_timeouts: std::sync::Arc::new([RouteTimeout {
+                    method: axum::http::Method::POST,
+                    route: "/api/files",
+                    timeout: config.files.upload_timeout,
+                }]),
             },
             request_context::request_context,
         ))

@@ -17,6 +17,7 @@ use crate::platform::pagination::CursorCodec;
 use crate::platform::password_hash::PasswordHasher;
 use crate::platform::push::Push;
 use crate::platform::secrets;
+use crate::platform::storage::Storage;
 
 /// Shared by every handler and background task. Cheap to clone.
 #[derive(Clone)]
@@ -37,6 +38,10 @@ pub struct AppState {
     pub refresh_seal: [u8; 32],
     /// The job queues (their own connection pool).
     pub jobs: JobStore,
+    /// Where uploaded files are kept (local disk or S3).
+    pub storage: Arc<Storage>,
+    /// Key that signs the download links this server serves itself (local storage).
+    pub file_link_key: [u8; 32],
     /// The circuit breakers of external providers, by name.
     pub breakers: Arc<Breakers>,
     /// The configured push providers (Web Push, FCM, APNs), behind `breakers`.
@@ -68,6 +73,8 @@ impl AppState {
         db: Db,
         overrides: Overrides,
     ) -> anyhow::Result<Self> {
+        // Before any client is built (Redis's TLS, the push providers', SendGrid's, S3's).
+        crate::platform::tls::install_default_provider();
         // Without Redis on PostgreSQL, instances may be several, each with its own cache: it
         // can be trusted only while it hears every revocation (`Server::run` listens).
         let session_trust = Arc::new(
@@ -87,8 +94,6 @@ impl AppState {
             Some(secret) => secrets::secret_bytes(secret),
             None => secrets::secret_bytes(&secrets::load_or_create_dev_secret(&config.data_dir)?),
         };
-        // Before any HTTP client is built (the push providers', SendGrid's, an embedder's).
-        crate::platform::tls::install_default_provider();
         let breakers = Arc::new(Breakers::default());
         let push = Arc::new(Push::from_config(&config.push, &breakers)?);
         let mail = MailService::from_config(&config, &breakers, overrides.mailer).await?;
@@ -98,6 +103,8 @@ impl AppState {
             cursors: CursorCodec::new(&secret),
             idempotency_seal: secrets::derive_key(&secret, secrets::IDEMPOTENCY_SEAL),
             refresh_seal: secrets::derive_key(&secret, secrets::REFRESH_SUCCESSOR_SEAL),
+            file_link_key: secrets::derive_key(&secret, secrets::FILE_LINK_SIGNING),
+            storage: Arc::new(Storage::open(&config.files.storage)?),
             outbox_signal: Arc::new(Notify::new()),
             breakers,
             push,

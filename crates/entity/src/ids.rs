@@ -89,3 +89,7 @@ id_type!(
     /// A change of an account's email address.
     EmailChangeId
 );
+id_type!(
+    /// An uploaded file.
+    FileId
+);

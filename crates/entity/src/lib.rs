@@ -2,6 +2,8 @@
 //! each feature maps them to its own response types.
 
 pub mod email_change;
+pub mod file;
+pub mod file_usage;
 pub mod idempotency_key;
 pub mod idempotency_usage;
 pub mod ids;
@@ -14,4 +16,6 @@ pub mod session;
 pub mod user;
 pub mod user_token;
 
-pub use ids::{EmailChangeId, EventId, ItemId, RefreshTokenId, SessionId, UserId, UserTokenId};
+pub use ids::{
+    EmailChangeId, EventId, FileId, ItemId, RefreshTokenId, SessionId, UserId, UserTokenId,
+};

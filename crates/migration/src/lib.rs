@@ -10,6 +10,7 @@ mod m20261125_000004_create_idempotency_keys;
 mod m20261201_000005_refresh_token_successor;
 mod m20261201_000006_idempotency_stored_bytes;
 mod m20261201_000007_create_email_changes;
+mod m20261201_000010_create_files;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_refresh_token_successor::Migration),
             Box::new(m20261201_000006_idempotency_stored_bytes::Migration),
             Box::new(m20261201_000007_create_email_changes::Migration),
+            Box::new(m20261201_000010_create_files::Migration),
         ]
     }
 }

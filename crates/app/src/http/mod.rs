@@ -9,4 +9,5 @@ pub mod extract;
 pub mod idempotency;
 pub mod middleware;
 pub mod openapi;
+pub mod public_base;
 pub mod server;

@@ -15,7 +15,7 @@ use crate::platform::error::{ErrorCode, FieldError};
     info(
         title = "aios-server",
         description = "The backend REST API for mobile apps: auth and sessions, users, per-user \
-                       data with offline sync. Errors always have the `ErrorBody` shape.",
+                       data with offline sync, files. Errors always have the `ErrorBody` shape.",
         license(name = "MIT"),
     ),
     components(schemas(ErrorBody, ErrorCode, FieldError)),
@@ -26,6 +26,7 @@ use crate::platform::error::{ErrorCode, FieldError};
         (name = "users", description = "Your profile, and user administration"),
         (name = "data", description = "Your items: CRUD, batch and delta sync"),
         (name = "admin", description = "Administrators: the background jobs"),
+        (name = "files", description = "Your files: streamed uploads, downloads with ranges, signed links"),
     )
 )]
 pub struct ApiDoc;

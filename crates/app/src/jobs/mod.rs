@@ -11,6 +11,9 @@ use std::sync::Arc;
 
 use crate::auth::events::{PasswordResetRequested, UserRegistered, VerificationEmailRequested};
 use crate::auth::jobs::{SendPasswordResetEmail, SendVerificationEmail};
+use crate::files::events::{FileDeleted, FileUploaded};
+use crate::files::jobs::{ProcessUploadedFile, RemoveStoredFile};
+use crate::files::sweep::SweepOrphanedFiles;
 use crate::items::events::ItemCreated;
 use crate::items::jobs::PurgeTombstones;
 use crate::platform::jobs::event::EventHandlers;
@@ -27,10 +30,16 @@ pub fn event_handlers() -> EventHandlers {
         .on::<VerificationEmailRequested>(SendVerificationEmail)
         .on::<PasswordResetRequested>(SendPasswordResetEmail)
         .on::<UserEmailChanged>(SendEmailChangedNotice)
+        .on::<FileUploaded>(ProcessUploadedFile)
+        .on::<FileDeleted>(RemoveStoredFile)
         // Raised for consumers to come (webhooks, search indexing): delivered as a no-op.
         .acknowledge::<ItemCreated>()
 }
 
 pub fn scheduled_tasks() -> Vec<Arc<dyn ScheduledTask>> {
-    vec![Arc::new(PurgeExpired), Arc::new(PurgeTombstones)]
+    vec![
+        Arc::new(PurgeExpired),
+        Arc::new(PurgeTombstones),
+        Arc::new(SweepOrphanedFiles),
+    ]
 }

@@ -31,6 +31,8 @@ pub enum ErrorCode {
     PreconditionFailed,
     PayloadTooLarge,
     UnsupportedMediaType,
+    /// A `Range` outside the file (416).
+    RangeNotSatisfiable,
     IdempotencyKeyMismatch,
     SyncExpired,
     UpgradeRequired,
@@ -57,6 +59,7 @@ impl ErrorCode {
             PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             IdempotencyKeyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
             RateLimited | AccountLocked => StatusCode::TOO_MANY_REQUESTS,

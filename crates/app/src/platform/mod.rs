@@ -23,6 +23,8 @@ pub mod rate_limit;
 pub mod secrets;
 pub mod serde_ext;
 pub mod shutdown;
+pub mod sniff;
+pub mod storage;
 pub mod telemetry;
 pub mod text;
 pub mod tls;

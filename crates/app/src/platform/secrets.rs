@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 /// that nothing sealed for one purpose opens for another.
 pub const IDEMPOTENCY_SEAL: &str = "aios-server idempotency seal v1";
 pub const REFRESH_SUCCESSOR_SEAL: &str = "aios-server refresh successor seal v1";
+pub const FILE_LINK_SIGNING: &str = "aios-server file link signing v1";
 
 /// A new 256-bit random token, URL-safe.
 pub fn random_token() -> String {

@@ -1,4 +1,4 @@
-//! The process's TLS crypto: ring, for every rustls user (sqlx, redis, lettre, reqwest).
+//! The process's TLS crypto: ring, for every rustls user (sqlx, redis, lettre, reqwest for push, SendGrid and S3).
 //!
 //! reqwest is built with `rustls-no-provider` (its `rustls` feature pulls aws-lc-rs, a C build
 //! we avoid) and panics when it builds a client while no process-wide default provider exists.

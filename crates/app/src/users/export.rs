@@ -9,11 +9,12 @@ use entity::{SessionId, UserId};
 
 use super::UserError;
 use crate::auth::dto::SessionDto;
+use crate::files::dto::ExportedFile;
 use crate::items::dto::ItemDto;
 use crate::platform::clock;
 use crate::state::AppState;
 
-/// The export document. Files, devices and notifications join it as those features land.
+/// The export document. Devices and notifications join it as those features land.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Export {
@@ -21,12 +22,15 @@ pub struct Export {
     pub user: UserDto,
     pub sessions: Vec<SessionDto>,
     pub items: Vec<ItemDto>,
+    /// Metadata of every file, each with a signed link to its bytes (valid `FILE_URL_TTL`).
+    pub files: Vec<ExportedFile>,
 }
 
 pub async fn collect(
     app: &AppState,
     user_id: UserId,
     session_id: SessionId,
+    base: &str,
 ) -> Result<Export, UserError> {
     let profile = super::service::get(app, user_id).await?;
     let sessions = crate::auth::service::sessions::list(app, user_id, session_id)
@@ -34,10 +38,14 @@ pub async fn collect(
         .map_err(|err| UserError::Internal(err.into()))?
         .items;
     let items = crate::items::service::export_all(&*app.db, user_id).await?;
+    let files = crate::files::service::export_all(app, user_id, base)
+        .await
+        .map_err(|err| UserError::Internal(err.into()))?;
     Ok(Export {
         exported_at: clock::now(),
         user: profile,
         sessions,
         items,
+        files,
     })
 }

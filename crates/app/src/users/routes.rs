@@ -12,6 +12,7 @@ use super::service;
 use crate::auth::{AdminUser, AuthUser};
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{ValidPath, ValidatedJson, ValidatedQuery};
+use crate::http::public_base::PublicBase;
 use crate::platform::pagination::Page;
 use crate::state::AppState;
 
@@ -62,8 +63,12 @@ pub async fn delete_me(
 #[utoipa::path(get, path = "/api/users/me/export", tag = "users", security(("bearer" = [])),
     responses((status = 200, description = "A download (`Content-Disposition: attachment`)", body = Export),
         (status = 401, body = ErrorBody)))]
-pub async fn export_me(State(app): State<AppState>, user: AuthUser) -> ApiResult<Response> {
-    let export = service::export(&app, user.user_id, user.session_id).await?;
+pub async fn export_me(
+    State(app): State<AppState>,
+    user: AuthUser,
+    PublicBase(base): PublicBase,
+) -> ApiResult<Response> {
+    let export = service::export(&app, user.user_id, user.session_id, &base).await?;
     let mut response = Json(export).into_response();
     let disposition = format!("attachment; filename=\"aios-export-{}.json\"", user.user_id);
     let headers = response.headers_mut();

@@ -197,22 +197,27 @@ pub async fn delete_me(app: &AppState, user_id: UserId, password: String) -> Res
     let txn = db::begin_write(&app.db).await?;
     let revoked = account::end_sessions_of_deleted_account(&txn, user_id).await?;
     crate::items::service::delete_all_of_owner(&txn, user_id).await?;
+    // Queues the removal of the stored bytes with the rows' deletion.
+    crate::files::service::delete_all_of_owner(&txn, user_id).await?;
     crate::platform::idempotency::delete_scope(&txn, &user_id.to_string()).await?;
     // Sessions, refresh tokens, email tokens, email changes and sync state go with the row
     // (ON DELETE CASCADE).
     repo::delete(&txn, user_id).await?;
     txn.commit().await?;
+    app.wake_outbox_relay();
     revoked.forget(app).await;
     audit!("user.deleted", user_id = %user_id);
     Ok(())
 }
 
+/// `base` is where clients reach this server: the export's file links start with it.
 pub async fn export(
     app: &AppState,
     user_id: UserId,
     session_id: SessionId,
+    base: &str,
 ) -> Result<Export, UserError> {
-    super::export::collect(app, user_id, session_id).await
+    super::export::collect(app, user_id, session_id, base).await
 }
 
 /// Email-change records are kept 90 days: long enough to trace a takeover reported late.

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-const FEATURES: &[&str] = &["auth", "users", "items", "jobs", "operations"];
+const FEATURES: &[&str] = &["auth", "users", "items", "files", "jobs", "operations"];
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

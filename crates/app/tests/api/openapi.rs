@@ -45,6 +45,13 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     ("delete", "/api/data/{id}", "delete_item"),
     ("post", "/api/data/batch", "batch_items"),
     ("get", "/api/data/changes", "list_changes"),
+    ("post", "/api/files", "upload_file"),
+    ("get", "/api/files", "list_files"),
+    ("get", "/api/files/{id}", "get_file"),
+    ("delete", "/api/files/{id}", "delete_file"),
+    ("get", "/api/files/{id}/content", "download_file"),
+    ("post", "/api/files/{id}/url", "create_file_url"),
+    ("get", "/api/files/signed/{token}", "download_signed"),
 ];
 
 #[tokio::test]
@@ -104,6 +111,83 @@ async fn the_document_is_openapi_3_1_and_lists_every_operation() {
         "{}",
         schemas["RegisterRequest"]
     );
+}
+
+/// The statuses a route documents.
+fn statuses(doc: &serde_json::Value, method: &str, path: &str) -> Vec<String> {
+    let mut statuses: Vec<String> = doc["paths"][path][method]["responses"]
+        .as_object()
+        .map(|r| r.keys().cloned().collect())
+        .unwrap_or_default();
+    statuses.sort();
+    statuses
+}
+
+fn header_params(doc: &serde_json::Value, method: &str, path: &str) -> Vec<String> {
+    doc["paths"][path][method]["parameters"]
+        .as_array()
+        .map(|params| {
+            params
+                .iter()
+                .filter(|p| p["in"] == "header")
+                .filter_map(|p| p["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_files_operations_document_their_bodies_statuses_and_headers() {
+    let app = TestApp::spawn().await;
+    let doc = app.get("/api/openapi.json").send().await.json;
+    let upload = &doc["paths"]["/api/files"]["post"];
+    let form = &upload["requestBody"]["content"]["multipart/form-data"];
+    assert!(form["schema"].is_object(), "{}", upload["requestBody"]);
+    assert_eq!(upload["tags"][0], "files");
+    assert_eq!(
+        statuses(&doc, "post", "/api/files"),
+        [
+            "201", "400", "401", "403", "409", "413", "415", "422", "504"
+        ]
+    );
+    assert_eq!(
+        statuses(&doc, "get", "/api/files/{id}/content"),
+        ["200", "206", "304", "400", "401", "404", "416"]
+    );
+    assert_eq!(
+        statuses(&doc, "get", "/api/files/signed/{token}"),
+        ["200", "206", "304", "403", "404", "416"]
+    );
+    assert_eq!(
+        statuses(&doc, "post", "/api/files/{id}/url"),
+        ["200", "400", "401", "404"]
+    );
+    assert_eq!(
+        statuses(&doc, "delete", "/api/files/{id}"),
+        ["204", "400", "401", "404"]
+    );
+    let download = header_params(&doc, "get", "/api/files/{id}/content");
+    for header in ["Range", "If-Range", "If-None-Match"] {
+        assert!(download.contains(&header.to_owned()), "{download:?}");
+    }
+    assert_eq!(
+        header_params(&doc, "post", "/api/files"),
+        ["Idempotency-Key"]
+    );
+    // The signed route is the one without a bearer requirement.
+    assert!(doc["paths"]["/api/files/signed/{token}"]["get"]["security"].is_null());
+    assert!(doc["paths"]["/api/files/{id}/content"]["get"]["security"].is_array());
+    for name in ["FileDto", "FileUrlDto", "ExportedFile"] {
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "schema {name}"
+        );
+    }
+    let tags: Vec<&str> = doc["tags"]
+        .as_array()
+        .map(|t| t.iter().filter_map(|t| t["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(tags.contains(&"files"), "{tags:?}");
 }
 
 #[tokio::test]

@@ -214,6 +214,11 @@ impl Served {
         Self { port, child, log }
     }
 
+    /// The server's process id (to read its `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn log(&self) -> String {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }

@@ -35,6 +35,9 @@ pub fn layer(origins: &[String]) -> Option<CorsLayer> {
                 header::CONTENT_TYPE,
                 header::IF_MATCH,
                 header::IF_NONE_MATCH,
+                // File downloads by range from a browser.
+                header::RANGE,
+                header::IF_RANGE,
                 name("idempotency-key"),
                 name("x-app-version"),
                 name("x-request-id"),
@@ -44,6 +47,8 @@ pub fn layer(origins: &[String]) -> Option<CorsLayer> {
                 header::LOCATION,
                 header::RETRY_AFTER,
                 header::CONTENT_DISPOSITION,
+                header::CONTENT_RANGE,
+                header::ACCEPT_RANGES,
                 name("x-request-id"),
                 name("idempotent-replayed"),
                 name("ratelimit-limit"),

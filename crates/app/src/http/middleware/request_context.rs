@@ -41,6 +41,25 @@ fn sane_request_id(value: &HeaderValue) -> Option<String> {
 #[derive(Clone)]
 pub struct RequestContextConfig {
     pub request_timeout: Duration,
+    /// Routes that replace `request_timeout` with their own (uploads).
+    pub route_timeouts: std::sync::Arc<[RouteTimeout]>,
+}
+
+/// A timeout of its own for one method on one route template.
+#[derive(Debug, Clone)]
+pub struct RouteTimeout {
+    pub method: axum::http::Method,
+    pub route: &'static str,
+    pub timeout: Duration,
+}
+
+impl RequestContextConfig {
+    fn timeout_of(&self, method: &axum::http::Method, route: &str) -> Duration {
+        self.route_timeouts
+            .iter()
+            .find(|t| t.method == method && t.route == route)
+            .map_or(self.request_timeout, |t| t.timeout)
+    }
 }
 
 pub async fn request_context(
@@ -67,7 +86,7 @@ pub async fn request_context(
     let span =
         tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
 
-    let timeout = config.request_timeout;
+    let timeout = config.timeout_of(&method, &route);
     let guarded = async move {
         let handled = AssertUnwindSafe(tokio::time::timeout(timeout, next.run(request)))
             .catch_unwind()

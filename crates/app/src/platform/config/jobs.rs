@@ -21,6 +21,8 @@ pub struct JobsConfig {
     pub maintenance_schedule: String,
     /// When tombstones past `SYNC_RETENTION_DAYS` are purged.
     pub tombstone_purge_schedule: String,
+    /// When stored objects that no file row names are swept away.
+    pub file_sweep_schedule: String,
 }
 
 impl Vars {
@@ -38,6 +40,7 @@ impl Vars {
             retention: Duration::from_secs(86_400 * self.ranged("JOBS_RETENTION_DAYS", 7, 1, 3650)),
             maintenance_schedule: self.cron("MAINTENANCE_SCHEDULE", "0 */10 * * * *"),
             tombstone_purge_schedule: self.cron("TOMBSTONE_PURGE_SCHEDULE", "0 0 * * * *"),
+            file_sweep_schedule: self.cron("FILE_SWEEP_SCHEDULE", "0 */30 * * * *"),
         }
     }
 

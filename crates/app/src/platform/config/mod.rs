@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+mod files;
 mod jobs;
 mod listeners;
 mod mail;
@@ -17,6 +18,7 @@ mod sections;
 mod tests;
 mod vars;
 
+pub use files::{FilesConfig, S3Config, StorageConfig};
 pub use jobs::JobsConfig;
 pub use listeners::ConnectionConfig;
 pub use mail::{MailConfig, MailTransport};
@@ -61,6 +63,8 @@ pub struct Config {
     pub admin: Option<AdminBootstrap>,
     pub min_app_version: Option<semver::Version>,
     pub items: ItemsConfig,
+    /// Uploads and the storage that keeps them.
+    pub files: FilesConfig,
     pub rate_limits: RateLimitConfig,
     pub mail: MailConfig,
     pub jobs_in_process: bool,

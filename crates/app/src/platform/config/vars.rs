@@ -184,6 +184,7 @@ impl Vars {
                 86_400 * self.ranged("SYNC_RETENTION_DAYS", 30, 1, 3650),
             ),
         };
+        let files = self.files(&data_dir);
         let rate_limits = RateLimitConfig {
             anon_per_min: self.ranged("RATE_LIMIT_ANON_PER_MIN", 120, 1, 10_000_000),
             user_per_min: self.ranged("RATE_LIMIT_USER_PER_MIN", 600, 1, 10_000_000),
@@ -214,6 +215,7 @@ impl Vars {
             admin,
             min_app_version,
             items,
+            files,
             rate_limits,
             mail,
             jobs_in_process,

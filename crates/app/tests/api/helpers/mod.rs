@@ -4,8 +4,11 @@
 
 pub mod certs;
 pub mod fake_sendgrid;
+pub mod files;
+pub mod fixtures;
 mod inbox;
 mod logs;
+mod moto;
 pub mod peers;
 mod postgres;
 pub mod raw;
