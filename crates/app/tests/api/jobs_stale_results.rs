@@ -4,7 +4,9 @@
 //! as it reaches the database late, on both databases.
 
 use aios_app::platform::db::job_store_on;
-use aios_app::platform::jobs::store::JobStore;
+use std::time::Duration;
+
+use aios_app::platform::jobs::store::{Failed, JobStore};
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -27,6 +29,53 @@ const POSTGRES_ACK: &str = "WITH j AS (SELECT (value ->> 'task_id')::text AS tas
     UPDATE apalis.jobs AS jobs SET status = j.status, attempts = j.attempt, \
     last_result = j.result, done_at = NOW() FROM j \
     WHERE jobs.id = j.task_id AND jobs.lock_by = $2";
+
+/// apalis-sqlite 1.0's `queries/task/lock.sql` and apalis-postgres 1.0's `lock_by_id.sql`.
+const SQLITE_LOCK: &str = "UPDATE Jobs SET status = 'Running', lock_at = strftime('%s', 'now'), \
+    lock_by = ?2 WHERE id IN (SELECT value FROM json_each(?1)) AND (status = 'Queued' \
+    OR status = 'Pending' OR (status = 'Failed' AND attempts < max_attempts))";
+const POSTGRES_LOCK: &str = "UPDATE apalis.jobs SET status = 'Running', lock_at = now(), \
+    lock_by = $2 WHERE (status = 'Pending' OR status = 'Queued' OR (status = 'Failed' \
+    AND attempts < max_attempts)) AND run_at < now() AND id = ANY($1)";
+
+async fn lock(store: &JobStore, id: &str, worker: &str) {
+    match store {
+        JobStore::Sqlite(pool) => sqlx::query(SQLITE_LOCK)
+            .bind(json!([id]).to_string())
+            .bind(worker)
+            .execute(pool)
+            .await
+            .map(drop),
+        JobStore::Postgres(pool) => sqlx::query(POSTGRES_LOCK)
+            .bind(vec![id.to_owned()])
+            .bind(worker)
+            .execute(pool)
+            .await
+            .map(drop),
+    }
+    .expect("the lock statement runs");
+}
+
+/// The retry has come due (a batch of events can be that late).
+async fn make_due(store: &JobStore, id: &str) {
+    match store {
+        JobStore::Sqlite(pool) => {
+            sqlx::query("UPDATE Jobs SET run_at = run_at - 3600 WHERE id = ?1")
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(drop)
+        }
+        JobStore::Postgres(pool) => {
+            sqlx::query("UPDATE apalis.jobs SET run_at = run_at - interval '1 hour' WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(drop)
+        }
+    }
+    .expect("moved");
+}
 
 /// A job of a queue nobody works on, as its retry looks once fetched: attempt 1 recorded as
 /// failed, then locked again by a worker for attempt 2. Returns (job id, worker).
@@ -155,5 +204,30 @@ async fn the_result_of_the_running_attempt_is_recorded() {
     assert_eq!(
         status_and_attempts(&store, &id).await,
         ("Failed".to_owned(), 2)
+    );
+}
+
+#[tokio::test]
+async fn a_late_lock_and_result_of_a_settled_attempt_leave_its_retry_fetchable() {
+    let app = TestApp::spawn().await;
+    let store = job_store_on(&app.state.db);
+    let (id, worker) = a_retry_in_flight(&store).await;
+    // The runner settles attempt 2 as failed and due again; apalis's events for it come after.
+    let failed = Failed {
+        attempt: 2,
+        error: "boom",
+    };
+    store
+        .retry_after(&id, &failed, Duration::from_secs(1))
+        .await
+        .expect("recorded");
+    make_due(&store, &id).await;
+
+    lock(&store, &id, &worker).await;
+    ack(&store, &id, &worker, 2, "Failed").await;
+    assert_eq!(
+        status_and_attempts(&store, &id).await,
+        ("Failed".to_owned(), 2),
+        "the retry must stay where a worker fetches it"
     );
 }

@@ -1,27 +1,35 @@
-//! A guard against apalis recording an attempt's result after a later attempt has started.
+//! A guard against apalis writing an attempt's events after the runner has settled it.
 //!
-//! apalis 1.0 writes results in batches (when the worker next polls), and its update matches the
-//! job by id and worker only. The runner records a failed attempt at once, so a retry can be
-//! fetched, by the same worker, before apalis has written the first attempt's result; that late
-//! write then set the running job back to `Failed` and made it fetchable a second time: the retry
-//! ran twice (seen as a second verification mail that consumed the first one's link). A result
-//! carries its attempt number, and a running job's row holds the attempts before it, so a result
-//! for a running job that does not move `attempts` forward belongs to an earlier attempt: the
-//! database ignores it.
+//! apalis 1.0 writes a worker's events in batches (when the worker next polls): the lock it
+//! takes when an attempt starts and the result when it ends. Its updates match the job by id
+//! (and the result by worker) only. The runner records a failed attempt at once, so those events
+//! can reach a row that has moved on:
+//! - a late lock of an attempt already recorded as failed put the job back to `Running`, where
+//!   no worker fetches it (it stayed so until apalis's late result moved it back);
+//! - a late result of attempt N, once the same worker had fetched attempt N + 1, set the running
+//!   job back to `Failed`, where it was fetched and run a second time (seen as a retried
+//!   verification mail sent twice, the first link consumed by the second).
+//! A job is fetched as `Queued`, so only a late lock moves `Failed` to `Running`; a result
+//! carries its attempt number and a running job's row holds the attempts before it, so a result
+//! that does not move `attempts` forward belongs to an earlier attempt. The database ignores both.
 
 use sqlx::{PgPool, SqlitePool};
 
-const SQLITE: &str = "CREATE TRIGGER IF NOT EXISTS aios_ignore_stale_results \
+const SQLITE_DROP: &str = "DROP TRIGGER IF EXISTS aios_ignore_stale_results";
+
+const SQLITE: &str = "CREATE TRIGGER aios_ignore_stale_results \
     BEFORE UPDATE OF status ON Jobs FOR EACH ROW \
-    WHEN OLD.status IN ('Queued', 'Running') AND NEW.status IN ('Done', 'Failed') \
-        AND NEW.attempts <= OLD.attempts \
+    WHEN (OLD.status = 'Failed' AND NEW.status = 'Running') \
+        OR (OLD.status IN ('Queued', 'Running') AND NEW.status IN ('Done', 'Failed') \
+            AND NEW.attempts <= OLD.attempts) \
     BEGIN SELECT RAISE(IGNORE); END";
 
 const POSTGRES_FUNCTION: &str = "CREATE OR REPLACE FUNCTION apalis.aios_ignore_stale_results() \
     RETURNS trigger LANGUAGE plpgsql AS $$ \
     BEGIN \
-        IF OLD.status IN ('Queued', 'Running') AND NEW.status IN ('Done', 'Failed') \
-            AND NEW.attempts <= OLD.attempts THEN \
+        IF (OLD.status = 'Failed' AND NEW.status = 'Running') \
+            OR (OLD.status IN ('Queued', 'Running') AND NEW.status IN ('Done', 'Failed') \
+                AND NEW.attempts <= OLD.attempts) THEN \
             RETURN NULL; \
         END IF; \
         RETURN NEW; \
@@ -35,8 +43,10 @@ const POSTGRES_TRIGGER: &str = "CREATE OR REPLACE TRIGGER aios_ignore_stale_resu
 const POSTGRES_LOCK: i64 = 0x6a6f_6273_6775_6172;
 
 pub(super) async fn install_on_sqlite(pool: &SqlitePool) -> Result<(), sqlx::Error> {
-    sqlx::query(SQLITE).execute(pool).await?;
-    Ok(())
+    let mut txn = pool.begin().await?;
+    sqlx::query(SQLITE_DROP).execute(&mut *txn).await?;
+    sqlx::query(SQLITE).execute(&mut *txn).await?;
+    txn.commit().await
 }
 
 pub(super) async fn install_on_postgres(pool: &PgPool) -> Result<(), sqlx::Error> {
