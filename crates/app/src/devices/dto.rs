@@ -51,6 +51,8 @@ pub struct DeviceList {
 pub struct VapidPublicKey {
     /// The application server key (an uncompressed P-256 point, base64url), for
     /// `pushManager.subscribe({applicationServerKey})`.
-    #[schema(example = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM")]
+    #[schema(
+        example = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+    )]
     pub public_key: String,
 }

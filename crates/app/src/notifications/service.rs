@@ -44,9 +44,8 @@ pub async fn send(
     request: SendNotification,
 ) -> Result<NotificationDto, NotificationError> {
     let data = request.data.map(Value::Object);
-    let size = request.title.len()
-        + request.body.len()
-        + data.as_ref().map_or(0, |d| d.to_string().len());
+    let size =
+        request.title.len() + request.body.len() + data.as_ref().map_or(0, |d| d.to_string().len());
     if size > MAX_CONTENT_BYTES {
         let path = if data.is_some() { "data" } else { "body" };
         return Err(InvalidInput::new(
@@ -103,7 +102,15 @@ pub async fn list(
         PageStart::Offset(offset) => (None, *offset),
         PageStart::After(InboxCursor(at, id, _)) => (Some((*at, *id)), 0),
     };
-    let rows = repo::list(&*app.db, user_id, unread_only, after, offset, page.limit + 1).await?;
+    let rows = repo::list(
+        &*app.db,
+        user_id,
+        unread_only,
+        after,
+        offset,
+        page.limit + 1,
+    )
+    .await?;
     let total = match page.start {
         PageStart::Offset(_) => Some(repo::count(&*app.db, user_id, unread_only).await?),
         PageStart::After(_) => None,
