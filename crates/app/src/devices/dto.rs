@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use entity::device::Platform;
 use garde::Validate;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -22,8 +22,18 @@ pub struct RegisterDevice {
     /// expirationTime?, keys: {p256dh, auth}}`, an `https` endpoint with a host name (at most
     /// 2048 characters), `p256dh` an uncompressed P-256 key and `auth` 16 bytes, both base64url.
     #[garde(skip)]
-    #[schema(value_type = Object, example = "fcm-device-1:APA91bH-example_token")]
-    pub token: Value,
+    pub token: TokenInput,
+}
+
+/// A device token: a string, or (for `web`) the PushSubscription object.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum TokenInput {
+    /// An APNs or FCM token, or (for `web`) the PushSubscription as a JSON string.
+    #[schema(example = "fcm-device-1:APA91bH-example_token")]
+    Text(String),
+    /// For `web`: the PushSubscription object, `{endpoint, expirationTime?, keys: {p256dh, auth}}`.
+    Subscription(Map<String, Value>),
 }
 
 /// A registered device. Its token is never sent back.

@@ -4,10 +4,9 @@
 use entity::device::Platform;
 use entity::{DeviceId, SessionId, UserId};
 use sea_orm::{ConnectionTrait, DbErr, SqlErr};
-use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use super::dto::{DeviceDto, DeviceList, RegisterDevice, VapidPublicKey};
+use super::dto::{DeviceDto, DeviceList, RegisterDevice, TokenInput, VapidPublicKey};
 use super::error::DeviceError;
 use super::repo::{self, Device, NewDevice};
 use crate::auth::account;
@@ -32,15 +31,11 @@ pub fn service_of(platform: Platform) -> PushService {
 }
 
 /// The token a client registers, parsed for its platform's provider.
-pub fn parse_token(platform: Platform, token: &Value) -> Result<DeviceToken, InvalidInput> {
+pub fn parse_token(platform: Platform, token: &TokenInput) -> Result<DeviceToken, InvalidInput> {
     let raw = match (platform, token) {
-        (_, Value::String(raw)) => raw.clone(),
-        (Platform::Web, Value::Object(_)) => token.to_string(),
-        (Platform::Web, _) => {
-            return Err(InvalidInput::new(
-                "token",
-                "must be the PushSubscription (an object, or that object as a JSON string)",
-            ));
+        (_, TokenInput::Text(raw)) => raw.clone(),
+        (Platform::Web, TokenInput::Subscription(fields)) => {
+            serde_json::Value::Object(fields.clone()).to_string()
         }
         _ => return Err(InvalidInput::new("token", "must be a string")),
     };

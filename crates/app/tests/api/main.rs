@@ -27,6 +27,7 @@ mod auth_tokens;
 mod config_docs;
 mod connections;
 mod devices_api;
+mod devices_openapi;
 mod devices_sessions;
 mod devices_support;
 mod errors;

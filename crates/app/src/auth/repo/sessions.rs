@@ -117,7 +117,7 @@ pub async fn hold_live(
     let result = session::Entity::update_many()
         .col_expr(
             session::Column::LastUsedAt,
-            Expr::col(session::Column::LastUsedAt).into(),
+            Expr::col(session::Column::LastUsedAt),
         )
         .filter(session::Column::Id.eq(id))
         .filter(session::Column::RevokedAt.is_null())
