@@ -48,6 +48,7 @@ mod items_support;
 mod items_sync;
 mod jobs_engine;
 mod jobs_outbox;
+mod jobs_stale_results;
 mod logging;
 mod mail_dev;
 mod mail_flows;

@@ -6,6 +6,7 @@
 
 mod postgres;
 mod sqlite;
+mod stale_results;
 
 use std::time::Duration;
 
@@ -173,15 +174,22 @@ impl JobStore {
     /// Creates or updates apalis's tables (its own migrations, kept apart from ours).
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
-            Self::Sqlite(pool) => apalis_sqlite::SqliteStorage::<()>::migrations()
-                .run(pool)
-                .await
-                .map_err(|e| anyhow::anyhow!("applying the job queue's migrations: {e}")),
-            Self::Postgres(pool) => apalis_postgres::PostgresStorage::<()>::migrations()
-                .run(pool)
-                .await
-                .map_err(|e| anyhow::anyhow!("applying the job queue's migrations: {e}")),
+            Self::Sqlite(pool) => {
+                apalis_sqlite::SqliteStorage::<()>::migrations()
+                    .run(pool)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("applying the job queue's migrations: {e}"))?;
+                stale_results::install_on_sqlite(pool).await?;
+            }
+            Self::Postgres(pool) => {
+                apalis_postgres::PostgresStorage::<()>::migrations()
+                    .run(pool)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("applying the job queue's migrations: {e}"))?;
+                stale_results::install_on_postgres(pool).await?;
+            }
         }
+        Ok(())
     }
 
     /// Moves up to `limit` undelivered outbox events of the types in `names` into their
