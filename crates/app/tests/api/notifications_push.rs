@@ -256,3 +256,71 @@ async fn a_provider_that_is_not_configured_is_skipped_and_its_job_completes() {
         "the device stays"
     );
 }
+
+#[tokio::test]
+async fn a_rate_limited_push_is_retried_no_sooner_than_the_providers_retry_after() {
+    let peers = Peers::start().await;
+    let app = peers.app().spawn().await;
+    let admin = app.admin().await;
+    let user = app.register().await;
+    let web: Value = serde_json::from_str(&peers.web.subscription).unwrap();
+    register_device(&app, &user.access, "web", web)
+        .await
+        .assert_status(201);
+    peers.web.answer(StatusCode::TOO_MANY_REQUESTS, Some("300"));
+    let sent_at = chrono::Utc::now();
+    notify(&app, &admin.access, user.id, "Slow down").await;
+    wait_until("the job failed once", async || {
+        jobs_in(&app, &admin.access, "push:device", "failed").await == 1
+    })
+    .await;
+    let listed = app
+        .get("/api/admin/jobs?type=push:device&state=failed")
+        .bearer(&admin.access)
+        .send()
+        .await;
+    let run_at: chrono::DateTime<chrono::Utc> = listed.json["items"][0]["runAt"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        run_at >= sent_at + chrono::TimeDelta::seconds(295),
+        "the retry is due at {run_at}, not 300 s after {sent_at}"
+    );
+}
+
+#[tokio::test]
+async fn a_notification_send_delivered_twice_pushes_once() {
+    use aios_app::notifications::events::NotificationSend;
+    use aios_app::platform::{db, jobs::outbox};
+
+    let peers = Peers::start().await;
+    let app = peers.app().spawn().await;
+    let admin = app.admin().await;
+    let user = app.register().await;
+    register_device(&app, &user.access, "android", json!(fcm_token()))
+        .await
+        .assert_status(201);
+    let id = notify(&app, &admin.access, user.id, "Once").await;
+    wait_until("it arrived", async || peers.fcm_received() == 1).await;
+    // The outbox delivers at least once: the same event again, as after a lost acknowledgement.
+    let again = NotificationSend {
+        user_id: user.id.into(),
+        notification_id: id.parse::<uuid::Uuid>().unwrap().into(),
+    };
+    let txn = db::begin_write(&app.state.db).await.unwrap();
+    outbox::enqueue(&txn, &again).await.unwrap();
+    txn.commit().await.unwrap();
+    app.state.wake_outbox_relay();
+    wait_fanned_out(&app, &admin.access, 2).await;
+    // The fan-out queues its device jobs in its own transaction: once it is done, they exist.
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let device_jobs = entity::outbox_event::Entity::find()
+        .filter(entity::outbox_event::Column::EventType.eq("push:device"))
+        .count(&*app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(device_jobs, 1, "the second delivery queued nothing");
+    assert_eq!(peers.fcm_received(), 1, "no second push");
+}
