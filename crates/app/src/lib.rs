@@ -4,15 +4,18 @@
 //! The layers, and who may use whom (`docs/ARCHITECTURE.md`):
 //! - `platform/`: infrastructure with no HTTP types and no knowledge of any feature;
 //! - `http/`: the HTTP edge (errors as responses, extractors, middleware, the accept loop);
-//! - the features (`auth`, `users`, `items`, `files`, `operations`, `jobs`), which use both and talk to
+//! - the features (`auth`, `users`, `items`, `files`, `devices`, `notifications`,
+//!   `operations`, `jobs`), which use both and talk to
 //!   each other through their services;
 //! - `state.rs` (what everything shares), `router.rs` and `server.rs` (the wiring).
 
 pub mod auth;
+pub mod devices;
 pub mod files;
 pub mod http;
 pub mod items;
 pub mod jobs;
+pub mod notifications;
 pub mod operations;
 pub mod platform;
 pub mod router;

@@ -10,6 +10,9 @@
 //!   (administrators)
 //! - `files`: `/api/files`, `/api/files/{id}`, `/api/files/{id}/content`, `/api/files/{id}/url`
 //!   and `/api/files/signed/{token}` (the links that need no token)
+//! - `devices`: `/api/devices`, `/api/devices/{id}`, `/api/push/vapid-public-key`
+//! - `notifications`: `/api/notifications`, `/api/notifications/{id}/read`,
+//!   `/api/notifications/read-all`
 //! - `http::openapi`: `/api/openapi.json`, `/docs`
 //! - `operations::dev_mail`: `/dev/mail`, in development with the log mail transport only
 
@@ -28,6 +31,7 @@ use utoipa_axum::routes;
 
 use crate::auth::identify;
 use crate::auth::routes as auth;
+use crate::devices::routes as devices;
 use crate::files::routes as files;
 use crate::http::middleware::head_limits as http_limits;
 use crate::http::middleware::request_context::{self, RequestContextConfig, RouteTimeout};
@@ -36,6 +40,7 @@ use crate::http::middleware::{app_version, cors, rate_limit};
 use crate::http::openapi::{self, ApiDoc};
 use crate::items::routes as items;
 use crate::jobs::routes as jobs;
+use crate::notifications::routes as notifications;
 use crate::operations::{dev_mail, health, metrics};
 use crate::platform::config::Config;
 use crate::state::AppState;
@@ -78,6 +83,15 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(files::create_file_url))
         .routes(routes!(files::content::download_signed))
         .merge(uploads())
+        .routes(routes!(devices::list_devices, devices::register_device))
+        .routes(routes!(devices::delete_device))
+        .routes(routes!(devices::get_vapid_public_key))
+        .routes(routes!(
+            notifications::list_notifications,
+            notifications::send_notification
+        ))
+        .routes(routes!(notifications::read_notification))
+        .routes(routes!(notifications::read_all_notifications))
         .routes(routes!(jobs::list_jobs))
         .routes(routes!(jobs::get_job, jobs::delete_job))
         .routes(routes!(jobs::retry_job));

@@ -93,3 +93,11 @@ id_type!(
     /// An uploaded file.
     FileId
 );
+id_type!(
+    /// A push device (an app install or a browser) of a user.
+    DeviceId
+);
+id_type!(
+    /// A notification in a user's inbox.
+    NotificationId
+);

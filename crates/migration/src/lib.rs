@@ -11,6 +11,7 @@ mod m20261201_000005_refresh_token_successor;
 mod m20261201_000006_idempotency_stored_bytes;
 mod m20261201_000007_create_email_changes;
 mod m20261201_000010_create_files;
+mod m20261201_000011_create_devices_and_notifications;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_idempotency_stored_bytes::Migration),
             Box::new(m20261201_000007_create_email_changes::Migration),
             Box::new(m20261201_000010_create_files::Migration),
+            Box::new(m20261201_000011_create_devices_and_notifications::Migration),
         ]
     }
 }

@@ -42,6 +42,16 @@ pub async fn end_other_sessions(
     Ok(Revoked(ids))
 }
 
+/// Whether the session is live, holding its row until the caller's transaction ends (so that
+/// ending it waits): what binds a push device to a session.
+pub async fn hold_live_session(
+    conn: &impl ConnectionTrait,
+    session_id: SessionId,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    sessions::hold_live(conn, session_id, now).await
+}
+
 /// The sessions of an account about to be deleted (their rows go with it, `ON DELETE
 /// CASCADE`); announced to every instance with the deletion.
 pub async fn end_sessions_of_deleted_account(

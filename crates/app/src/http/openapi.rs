@@ -27,6 +27,8 @@ use crate::platform::error::{ErrorCode, FieldError};
         (name = "data", description = "Your items: CRUD, batch and delta sync"),
         (name = "admin", description = "Administrators: the background jobs"),
         (name = "files", description = "Your files: streamed uploads, downloads with ranges, signed links"),
+        (name = "devices", description = "Your push devices (APNs, FCM, Web Push) and the VAPID key"),
+        (name = "notifications", description = "Your in-app inbox; administrators send notifications"),
     )
 )]
 pub struct ApiDoc;

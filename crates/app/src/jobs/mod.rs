@@ -16,6 +16,8 @@ use crate::files::jobs::{ProcessUploadedFile, RemoveStoredFile};
 use crate::files::sweep::SweepOrphanedFiles;
 use crate::items::events::ItemCreated;
 use crate::items::jobs::PurgeTombstones;
+use crate::notifications::events::{NotificationSend, PushToDevice};
+use crate::notifications::jobs::{FanOutNotification, PushNotificationToDevice};
 use crate::platform::jobs::event::EventHandlers;
 use crate::platform::jobs::schedule::ScheduledTask;
 use crate::users::events::UserEmailChanged;
@@ -32,6 +34,8 @@ pub fn event_handlers() -> EventHandlers {
         .on::<UserEmailChanged>(SendEmailChangedNotice)
         .on::<FileUploaded>(ProcessUploadedFile)
         .on::<FileDeleted>(RemoveStoredFile)
+        .on::<NotificationSend>(FanOutNotification)
+        .on::<PushToDevice>(PushNotificationToDevice)
         // Raised for consumers to come (webhooks, search indexing): delivered as a no-op.
         .acknowledge::<ItemCreated>()
 }

@@ -9,12 +9,14 @@ use entity::{SessionId, UserId};
 
 use super::UserError;
 use crate::auth::dto::SessionDto;
+use crate::devices::dto::DeviceDto;
 use crate::files::dto::ExportedFile;
 use crate::items::dto::ItemDto;
+use crate::notifications::dto::NotificationDto;
 use crate::platform::clock;
 use crate::state::AppState;
 
-/// The export document. Devices and notifications join it as those features land.
+/// The export document.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Export {
@@ -24,6 +26,10 @@ pub struct Export {
     pub items: Vec<ItemDto>,
     /// Metadata of every file, each with a signed link to its bytes (valid `FILE_URL_TTL`).
     pub files: Vec<ExportedFile>,
+    /// Push devices (their tokens left out).
+    pub devices: Vec<DeviceDto>,
+    /// The inbox, newest first.
+    pub notifications: Vec<NotificationDto>,
 }
 
 pub async fn collect(
@@ -41,11 +47,19 @@ pub async fn collect(
     let files = crate::files::service::export_all(app, user_id, base)
         .await
         .map_err(|err| UserError::Internal(err.into()))?;
+    let devices = crate::devices::service::export_all(&*app.db, user_id, session_id)
+        .await
+        .map_err(|err| UserError::Internal(err.into()))?;
+    let notifications = crate::notifications::service::export_all(&*app.db, user_id)
+        .await
+        .map_err(|err| UserError::Internal(err.into()))?;
     Ok(Export {
         exported_at: clock::now(),
         user: profile,
         sessions,
         items,
         files,
+        devices,
+        notifications,
     })
 }

@@ -52,6 +52,18 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     ("get", "/api/files/{id}/content", "download_file"),
     ("post", "/api/files/{id}/url", "create_file_url"),
     ("get", "/api/files/signed/{token}", "download_signed"),
+    ("post", "/api/devices", "register_device"),
+    ("get", "/api/devices", "list_devices"),
+    ("delete", "/api/devices/{id}", "delete_device"),
+    ("get", "/api/push/vapid-public-key", "get_vapid_public_key"),
+    ("get", "/api/notifications", "list_notifications"),
+    ("post", "/api/notifications", "send_notification"),
+    ("post", "/api/notifications/{id}/read", "read_notification"),
+    (
+        "post",
+        "/api/notifications/read-all",
+        "read_all_notifications",
+    ),
 ];
 
 #[tokio::test]

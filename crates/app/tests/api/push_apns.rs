@@ -15,10 +15,10 @@ use crate::helpers::peers::{self, TestTls};
 
 const KEY_ID: &str = "KEY123ABCD";
 const TEAM_ID: &str = "TEAM987654";
-const TOPIC: &str = "com.example.aios";
+pub const TOPIC: &str = "com.example.aios";
 
 #[derive(Clone, Copy)]
-enum Reply {
+pub enum Reply {
     Accept,
     /// 410 `Unregistered`: the app was removed from the device.
     Unregistered,
@@ -31,27 +31,31 @@ enum Reply {
 
 /// One request as Apple saw it, after its checks passed.
 #[derive(Clone, Debug)]
-struct Received {
-    device: String,
+pub struct Received {
+    pub device: String,
     jwt: String,
     headers: HeaderMap,
-    body: Value,
+    pub body: Value,
 }
 
-struct Apple {
+pub struct Apple {
     public_key: Vec<u8>,
     reply: Mutex<Reply>,
     received: Mutex<Vec<Received>>,
 }
 
-struct ApnsPeer {
+pub struct ApnsPeer {
     apple: Arc<Apple>,
     push: Push,
+    /// The APNs variables, `PUSH_CA_FILE` included.
+    pub vars: Vec<(&'static str, String)>,
+    /// The test CA's certificate (PEM).
+    pub ca_file: String,
     _tls: TestTls,
 }
 
 impl ApnsPeer {
-    async fn start() -> Self {
+    pub async fn start() -> Self {
         let tls = TestTls::new();
         let (listener, addr) = peers::listener().await;
         // What Apple hands out as AuthKey_<KEY_ID>.p8: a PKCS#8 P-256 key.
@@ -66,28 +70,32 @@ impl ApnsPeer {
             .with_state(Arc::clone(&apple));
         tls.serve(listener, router).await;
         let url = format!("https://localhost:{}", addr.port());
-        let config = peers::config(&[
-            ("APNS_KEY", &key.serialize_pem()),
-            ("APNS_KEY_ID", KEY_ID),
-            ("APNS_TEAM_ID", TEAM_ID),
-            ("APNS_TOPIC", TOPIC),
-            ("APNS_ENVIRONMENT", "sandbox"),
-            ("APNS_URL", &url),
-            ("PUSH_CA_FILE", &tls.ca_file()),
-        ]);
+        let vars: Vec<(&'static str, String)> = vec![
+            ("APNS_KEY", key.serialize_pem()),
+            ("APNS_KEY_ID", KEY_ID.to_owned()),
+            ("APNS_TEAM_ID", TEAM_ID.to_owned()),
+            ("APNS_TOPIC", TOPIC.to_owned()),
+            ("APNS_ENVIRONMENT", "sandbox".to_owned()),
+            ("APNS_URL", url),
+            ("PUSH_CA_FILE", tls.ca_file()),
+        ];
+        let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let config = peers::config(&pairs);
         let push = Push::from_config(&config.push, &Breakers::default()).unwrap();
         Self {
             apple,
             push,
+            ca_file: tls.ca_file(),
+            vars,
             _tls: tls,
         }
     }
 
-    fn answer(&self, reply: Reply) {
+    pub fn answer(&self, reply: Reply) {
         *self.apple.reply.lock().unwrap() = reply;
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub fn received(&self) -> Vec<Received> {
         self.apple.received.lock().unwrap().clone()
     }
 }

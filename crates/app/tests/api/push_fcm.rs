@@ -21,9 +21,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::peers;
 
-const PROJECT: &str = "aios-test";
-const CLIENT_EMAIL: &str = "push@aios-test.iam.gserviceaccount.com";
-const REGISTRATION_TOKEN: &str = "fcm-device-1:APA91bH-test_token";
+pub const PROJECT: &str = "aios-test";
+pub const CLIENT_EMAIL: &str = "push@aios-test.iam.gserviceaccount.com";
+pub const REGISTRATION_TOKEN: &str = "fcm-device-1:APA91bH-test_token";
 
 /// The service account's key pair, made once: RSA key generation is the slow part.
 fn service_key() -> &'static rsa::RsaPrivateKey {
@@ -32,7 +32,7 @@ fn service_key() -> &'static rsa::RsaPrivateKey {
 }
 
 #[derive(Clone, Copy)]
-enum Reply {
+pub enum Reply {
     Accept,
     /// `UNREGISTERED`, as for an app that was uninstalled.
     Unregistered,
@@ -42,23 +42,23 @@ enum Reply {
     Unavailable,
 }
 
-struct Google {
+pub struct Google {
     token_url: String,
     public_key: DecodingKey,
     access_tokens: Mutex<Vec<String>>,
     token_requests: AtomicUsize,
-    messages: Mutex<Vec<Value>>,
+    pub messages: Mutex<Vec<Value>>,
     reply: Mutex<Reply>,
 }
 
-struct FcmPeer {
-    google: Arc<Google>,
+pub struct FcmPeer {
+    pub google: Arc<Google>,
     token_url: String,
     api_url: String,
 }
 
 impl FcmPeer {
-    async fn start() -> Self {
+    pub async fn start() -> Self {
         let (listener, addr) = peers::listener().await;
         let base = format!("http://{addr}");
         let public = service_key().to_public_key();
@@ -87,7 +87,15 @@ impl FcmPeer {
     }
 
     /// A `Push` with FCM configured from a service-account file naming `client_email`.
-    fn push(&self, client_email: &str) -> Push {
+    pub fn push(&self, client_email: &str) -> Push {
+        let vars = self.vars(client_email);
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let config = peers::config(&vars);
+        Push::from_config(&config.push, &Breakers::default()).unwrap()
+    }
+
+    /// The FCM variables of a service account naming `client_email`.
+    pub fn vars(&self, client_email: &str) -> Vec<(&'static str, String)> {
         let account = json!({
             "type": "service_account",
             "project_id": PROJECT,
@@ -97,15 +105,14 @@ impl FcmPeer {
             "token_uri": "https://oauth2.googleapis.com/token",
         })
         .to_string();
-        let config = peers::config(&[
-            ("FCM_SERVICE_ACCOUNT", &account),
-            ("FCM_TOKEN_URL", &self.token_url),
-            ("FCM_API_URL", &self.api_url),
-        ]);
-        Push::from_config(&config.push, &Breakers::default()).unwrap()
+        vec![
+            ("FCM_SERVICE_ACCOUNT", account),
+            ("FCM_TOKEN_URL", self.token_url.clone()),
+            ("FCM_API_URL", self.api_url.clone()),
+        ]
     }
 
-    fn answer(&self, reply: Reply) {
+    pub fn answer(&self, reply: Reply) {
         *self.google.reply.lock().unwrap() = reply;
     }
 }

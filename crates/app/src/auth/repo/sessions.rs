@@ -107,6 +107,26 @@ pub async fn touch(
     Ok(())
 }
 
+/// Whether the session is live, taking its row lock (an update that changes nothing) so that a
+/// revocation waits for the caller's transaction.
+pub async fn hold_live(
+    conn: &impl ConnectionTrait,
+    id: SessionId,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = session::Entity::update_many()
+        .col_expr(
+            session::Column::LastUsedAt,
+            Expr::col(session::Column::LastUsedAt),
+        )
+        .filter(session::Column::Id.eq(id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
 /// Which sessions of a user to revoke.
 pub enum Revoke {
     One(SessionId),
@@ -114,8 +134,9 @@ pub enum Revoke {
     AllExcept(SessionId),
 }
 
-/// Revokes live sessions of `user_id` and returns their ids (for cache invalidation). The
-/// revocation is announced to every instance when the caller's transaction commits.
+/// Revokes live sessions of `user_id` and returns their ids (for cache invalidation), and
+/// unregisters their push devices. The revocation is announced to every instance when the
+/// caller's transaction commits.
 pub async fn revoke(
     conn: &impl ConnectionTrait,
     user_id: UserId,
@@ -139,6 +160,7 @@ pub async fn revoke(
             .filter(session::Column::Id.is_in(ids.clone()))
             .exec(conn)
             .await?;
+        crate::devices::service::unbind_sessions(conn, &ids).await?;
         crate::auth::revocation::announce(conn, &ids).await?;
     }
     Ok(ids)
