@@ -100,8 +100,9 @@ impl Server {
         }
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
-    /// (bounded by `SHUTDOWN_TIMEOUT_SECS`), stops background work and closes the pools.
+    /// Serves until `shutdown` resolves; then `/health/ready` answers 503 while requests are
+    /// still served for `SHUTDOWN_GRACE_SECS`; then it stops accepting, lets in-flight requests
+    /// finish (bounded by `SHUTDOWN_TIMEOUT_SECS`), stops background work and closes the pools.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -125,8 +126,10 @@ impl Server {
         let stop = CancellationToken::new();
         let signal = {
             let stop = stop.clone();
+            let state = state.clone();
             async move {
                 shutdown.await;
+                drain(&state).await;
                 stop.cancel();
             }
         };
@@ -153,4 +156,21 @@ impl Server {
         tracing::info!("shutdown complete");
         Ok(())
     }
+}
+
+/// The rolling-restart window: the readiness probe fails at once, so a load balancer takes the
+/// instance out of rotation, while it keeps accepting and answering whatever still arrives.
+async fn drain(state: &AppState) {
+    state
+        .draining
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let grace = state.config.shutdown_grace;
+    if grace.is_zero() {
+        return;
+    }
+    tracing::info!(
+        grace_secs = grace.as_secs(),
+        "draining: /health/ready answers 503; still serving until SHUTDOWN_GRACE_SECS is over"
+    );
+    tokio::time::sleep(grace).await;
 }
