@@ -39,6 +39,51 @@ pub fn start_worker(state: &AppState, jobs: Jobs) -> Worker {
     Worker::start(state.clone(), jobs.handlers, jobs.scheduled)
 }
 
+/// `/metrics` alone on `METRICS_ADDR`, for a process that serves no API (`worker`): the job
+/// metrics are recorded where the jobs run.
+pub struct MetricsServer {
+    pub addr: SocketAddr,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl MetricsServer {
+    /// `None` when `METRICS_ADDR` is not set.
+    pub async fn start(state: &AppState) -> anyhow::Result<Option<Self>> {
+        let Some(addr) = state.config.metrics_addr else {
+            return Ok(None);
+        };
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} for metrics (METRICS_ADDR)"))?;
+        let addr = listener.local_addr()?;
+        let router = crate::router::metrics_listener(state.clone());
+        let limits = ConnectionConfig {
+            max_connections: state
+                .config
+                .connections
+                .max_connections
+                .min(METRICS_MAX_CONNECTIONS),
+            ..state.config.connections
+        };
+        let stop = CancellationToken::new();
+        let grace = state.config.shutdown_timeout;
+        let task = tokio::spawn(http_server::serve(
+            listener,
+            router,
+            limits,
+            stop.clone(),
+            grace,
+        ));
+        Ok(Some(Self { addr, stop, task }))
+    }
+
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
+
 /// A bound, ready-to-run HTTP server.
 pub struct Server {
     listener: TcpListener,
