@@ -312,3 +312,117 @@ async fn process_and_build_series_are_reported() {
         .unwrap_or_else(|| panic!("no {build} in /metrics"));
     assert!(line.ends_with("} 1"), "{line}");
 }
+
+/// The metric names a PromQL expression selects: identifiers outside label matchers, range
+/// brackets and `by (...)` lists that are not functions, aggregations or keywords.
+fn selected_series(expr: &str) -> Vec<String> {
+    let chars: Vec<char> = expr.chars().collect();
+    let (mut names, mut i, mut depth) = (Vec::new(), 0, 0usize);
+    let mut skip_list = false;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '{' || c == '[' {
+            depth += 1;
+        } else if c == '}' || c == ']' {
+            depth = depth.saturating_sub(1);
+        } else if c == '"' {
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                i += 1;
+            }
+        } else if c == '(' && skip_list {
+            while i < chars.len() && chars[i] != ')' {
+                i += 1;
+            }
+            skip_list = false;
+        } else if depth == 0 && (c.is_ascii_alphabetic() || c == '_') {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            let rest: String = chars[i..].iter().collect::<String>();
+            let rest = rest.trim_start();
+            // A function, or an aggregation with its grouping first: `sum by (le) (...)`.
+            let applied = rest.starts_with('(')
+                || rest.starts_with("by ")
+                || rest.starts_with("by(")
+                || rest.starts_with("without");
+            match word.as_str() {
+                "by" | "without" | "on" | "ignoring" => skip_list = true,
+                "and" | "or" | "unless" | "bool" | "offset" => {}
+                _ if applied => {}
+                _ => names.push(word),
+            }
+            continue;
+        }
+        i += 1;
+    }
+    names
+}
+
+#[tokio::test]
+async fn every_alert_uses_a_series_the_server_exports_and_every_series_is_documented() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let rules = std::fs::read_to_string(root.join("deploy/prometheus/alerts.yml")).unwrap();
+    let docs = std::fs::read_to_string(root.join("docs/operations.md")).unwrap();
+    let app = TestApp::spawn().await;
+    // The in-process worker sets its gauges at once; wait for them.
+    let mut text = scrape(&app).await;
+    for _ in 0..50 {
+        if text.contains("# TYPE outbox_lag_seconds") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        text = scrape(&app).await;
+    }
+    let exported: BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+
+    let exprs: Vec<&str> = rules
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("expr:"))
+        .collect();
+    let alerts = rules.matches("- alert:").count();
+    assert_eq!(exprs.len(), alerts, "one single-line expr per alert");
+    assert!(alerts >= 6);
+    for expr in exprs {
+        let names = selected_series(expr);
+        assert!(!names.is_empty(), "no series in {expr}");
+        for name in names {
+            let base = name.strip_suffix("_bucket").unwrap_or(&name);
+            // `up` is Prometheus's own, about the scrape.
+            assert!(
+                base == "up" || exported.contains(base),
+                "{name} in `{expr}` is not exported: {exported:?}"
+            );
+        }
+    }
+    for name in &exported {
+        assert!(
+            docs.contains(&format!("`{name}`")),
+            "{name} is exported but not documented in docs/operations.md"
+        );
+    }
+    for name in [
+        "jobs_dead_total",
+        "outbox_lag_seconds",
+        "db_pool_connections",
+    ] {
+        assert!(exported.contains(name), "{name}: {exported:?}");
+    }
+}
+
+#[test]
+fn series_are_found_in_promql() {
+    assert_eq!(
+        selected_series(
+            "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket\
+             {route!~\"/a.*\"}[5m]))) > 1 and on (instance) up == 1"
+        ),
+        ["http_request_duration_seconds_bucket", "up"]
+    );
+}

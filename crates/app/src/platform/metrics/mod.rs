@@ -90,6 +90,48 @@ fn describe() {
         "rate_limit_rejections_total",
         "Requests refused with 429 RATE_LIMITED, by budget tier"
     );
+    for (name, help) in [
+        ("jobs_completed_total", "Jobs that succeeded, by type"),
+        (
+            "jobs_failed_total",
+            "Failed job attempts, whatever follows, by type",
+        ),
+        (
+            "jobs_retried_total",
+            "Failed job attempts that will run again, by type",
+        ),
+        (
+            "jobs_dead_total",
+            "Jobs that failed their last attempt, by type",
+        ),
+        (
+            "jobs_deferred_total",
+            "Job attempts put off because the provider's circuit is open, by type",
+        ),
+        (
+            "mail_messages_total",
+            "Emails by outcome (sent, rejected, failed, deferred)",
+        ),
+        (
+            "circuit_breaker_transitions_total",
+            "Circuit breaker changes, by provider and new state",
+        ),
+    ] {
+        metrics::describe_counter!(name, help);
+    }
+    metrics::describe_gauge!(
+        "jobs_queue_depth",
+        "Jobs in the queues by type and state (pending, running, failed, dead, done)"
+    );
+    metrics::describe_gauge!(
+        "outbox_lag_seconds",
+        metrics::Unit::Seconds,
+        "Age of the oldest outbox event not yet moved into a job queue (0 when none)"
+    );
+    metrics::describe_gauge!(
+        "circuit_breaker_state",
+        "A provider's circuit breaker: 0 closed, 1 half open, 2 open"
+    );
     metrics::describe_gauge!(
         "aios_build_info",
         "Always 1; the version and git commit of the running binary as labels"
