@@ -196,6 +196,18 @@ fn restart_under_load(database_url: Option<&str>) {
         Some(200),
         "a request accepted during the grace period is served"
     );
+    // A keep-alive client is told to reconnect (and so reach the other instance).
+    let kept = http(
+        ports[0],
+        &format!("GET /api/users/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"),
+    )
+    .unwrap_or_default();
+    assert!(kept.starts_with("HTTP/1.1 200"), "{kept}");
+    assert!(
+        kept.to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
+        "{kept}"
+    );
     let exited = first.terminate(Duration::from_secs(30));
     assert!(
         exited.is_some_and(|s| s.success()),
