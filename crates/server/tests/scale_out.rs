@@ -12,7 +12,7 @@
 //! to 5 minutes); idempotent replays, scheduled tasks and jobs are in the database, so shared.
 //!
 //! Needs `TEST_DATABASE_URL` (and `TEST_REDIS_URL` for the Redis half); skips without them and
-//! fails with `REQUIRE_SERVICES=1`.
+//! fails with `REQUIRE_SERVICES=1`. A last test, on SQLite, scrapes a worker's `METRICS_ADDR`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -366,4 +366,46 @@ fn without_redis_instances_share_what_the_readme_promises_and_no_more() {
     );
     a_job_raised_through_an_instance_is_run_by_a_worker(&cluster);
     scheduled_tasks_run_once_per_period(&cluster);
+}
+
+/// A worker serves no API, but its job series are scraped on `METRICS_ADDR` (on SQLite too).
+#[test]
+fn a_worker_serves_its_job_metrics_on_metrics_addr() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    let mut command = aios(dir.path());
+    command
+        .env("JWT_SECRET", SECRET)
+        .env("METRICS_ADDR", format!("127.0.0.1:{port}"))
+        .arg("worker");
+    let mut worker = Spawned::start(&mut command);
+    let request = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let started = Instant::now();
+    let metrics = loop {
+        match http(port, request) {
+            Some(r) if r.contains("outbox_lag_seconds") => break r,
+            _ => {
+                assert!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "no job metrics from the worker: {}",
+                    worker.log()
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    };
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    for series in [
+        "jobs_dead_total{type=",
+        "process_resident_memory_bytes",
+        "aios_build_info{",
+    ] {
+        assert!(metrics.contains(series), "{series} missing: {metrics}");
+    }
+    let status = worker.terminate(Duration::from_secs(20));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    assert!(
+        http(port, request).is_none(),
+        "the metrics listener closed with the worker"
+    );
 }
