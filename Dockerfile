@@ -22,13 +22,17 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY crates ./crates
 
+# The commit /metrics reports in aios_build_info (`--build-arg GIT_COMMIT=$(git rev-parse
+# --short HEAD)`); without it, "unknown". .git is not copied, so the build cannot find it itself.
+ARG GIT_COMMIT=""
+
 # The registry and target directory are cache mounts, so a rebuild after a source change compiles
 # only the workspace crates. The binary is copied out in the same step because a cache mount is
 # not part of the image.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/local/cargo/git \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p aios-server \
+    AIOS_GIT_COMMIT="${GIT_COMMIT}" cargo build --release --locked -p aios-server \
     && install -m 0755 target/release/aios-server /usr/local/bin/aios-server
 
 # --- runtime -------------------------------------------------------------------------------------
@@ -59,13 +63,15 @@ VOLUME ["/data"]
 USER aios:aios
 EXPOSE 3000
 
-# Liveness only: /health/live answers 200 while the process serves. Use /health/ready in your
-# orchestrator to hold traffic while the database is unreachable. The `worker` command serves no
+# Liveness only: /health/live answers 200 while the process serves. Point your load balancer's
+# checks at /health/ready: it fails while the database is unreachable, and at once on SIGTERM
+# (for SHUTDOWN_GRACE_SECS, 5 s, before the listener closes), so rolling restarts drop nothing. The `worker` command serves no
 # HTTP, so disable this check for it (docker-compose.yml does).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
     CMD curl -fsS -o /dev/null "http://127.0.0.1:${PORT:-3000}/health/live" || exit 1
 
-# SIGTERM (docker stop) starts a graceful shutdown bounded by SHUTDOWN_TIMEOUT_SECS (30 s by
-# default), longer than docker's default 10 s: use `docker stop -t 40` or stop_grace_period.
+# SIGTERM (docker stop) starts a graceful shutdown: SHUTDOWN_GRACE_SECS (5 s) of draining, then
+# in-flight requests and background work, each bounded by SHUTDOWN_TIMEOUT_SECS (30 s by
+# default). Longer than docker's default 10 s: use `docker stop -t 70` or stop_grace_period.
 ENTRYPOINT ["aios-server"]
 CMD ["serve"]

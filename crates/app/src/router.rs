@@ -36,7 +36,7 @@ use crate::files::routes as files;
 use crate::http::middleware::head_limits as http_limits;
 use crate::http::middleware::request_context::{self, RequestContextConfig, RouteTimeout};
 use crate::http::middleware::security_headers::{self, SecurityHeadersConfig};
-use crate::http::middleware::{app_version, cors, rate_limit};
+use crate::http::middleware::{app_version, cors, draining, rate_limit};
 use crate::http::openapi::{self, ApiDoc};
 use crate::items::routes as items;
 use crate::jobs::routes as jobs;
@@ -119,6 +119,7 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
     let config = state.config.clone();
     let limiter = middleware::from_fn_with_state(state.clone(), rate_limit::rate_limit);
     let identify = middleware::from_fn_with_state(state.clone(), identify::identify);
+    let draining = state.draining.clone();
     let (api, document) = api(state);
     let api = api.merge(extra);
     let document_json = document
@@ -158,7 +159,11 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
                 .br(true)
                 .compress_when(DefaultPredicate::new().and(not_byte_ranges)),
         )
-        .layer(middleware::from_fn(http_limits::limit_request_head));
+        .layer(middleware::from_fn(http_limits::limit_request_head))
+        .layer(middleware::from_fn_with_state(
+            draining,
+            draining::close_while_draining,
+        ));
     if let Some(cors) = cors::layer(&config.http.cors_origins) {
         router = router.layer(cors);
     }

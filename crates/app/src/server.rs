@@ -39,6 +39,51 @@ pub fn start_worker(state: &AppState, jobs: Jobs) -> Worker {
     Worker::start(state.clone(), jobs.handlers, jobs.scheduled)
 }
 
+/// `/metrics` alone on `METRICS_ADDR`, for a process that serves no API (`worker`): the job
+/// metrics are recorded where the jobs run.
+pub struct MetricsServer {
+    pub addr: SocketAddr,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl MetricsServer {
+    /// `None` when `METRICS_ADDR` is not set.
+    pub async fn start(state: &AppState) -> anyhow::Result<Option<Self>> {
+        let Some(addr) = state.config.metrics_addr else {
+            return Ok(None);
+        };
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} for metrics (METRICS_ADDR)"))?;
+        let addr = listener.local_addr()?;
+        let router = crate::router::metrics_listener(state.clone());
+        let limits = ConnectionConfig {
+            max_connections: state
+                .config
+                .connections
+                .max_connections
+                .min(METRICS_MAX_CONNECTIONS),
+            ..state.config.connections
+        };
+        let stop = CancellationToken::new();
+        let grace = state.config.shutdown_timeout;
+        let task = tokio::spawn(http_server::serve(
+            listener,
+            router,
+            limits,
+            stop.clone(),
+            grace,
+        ));
+        Ok(Some(Self { addr, stop, task }))
+    }
+
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
+
 /// A bound, ready-to-run HTTP server.
 pub struct Server {
     listener: TcpListener,
@@ -100,8 +145,9 @@ impl Server {
         }
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
-    /// (bounded by `SHUTDOWN_TIMEOUT_SECS`), stops background work and closes the pools.
+    /// Serves until `shutdown` resolves; then `/health/ready` answers 503 while requests are
+    /// still served for `SHUTDOWN_GRACE_SECS`; then it stops accepting, lets in-flight requests
+    /// finish (bounded by `SHUTDOWN_TIMEOUT_SECS`), stops background work and closes the pools.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -125,8 +171,10 @@ impl Server {
         let stop = CancellationToken::new();
         let signal = {
             let stop = stop.clone();
+            let state = state.clone();
             async move {
                 shutdown.await;
+                drain(&state).await;
                 stop.cancel();
             }
         };
@@ -153,4 +201,21 @@ impl Server {
         tracing::info!("shutdown complete");
         Ok(())
     }
+}
+
+/// The rolling-restart window: the readiness probe fails at once, so a load balancer takes the
+/// instance out of rotation, while it keeps accepting and answering whatever still arrives.
+async fn drain(state: &AppState) {
+    state
+        .draining
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let grace = state.config.shutdown_grace;
+    if grace.is_zero() {
+        return;
+    }
+    tracing::info!(
+        grace_secs = grace.as_secs(),
+        "draining: /health/ready answers 503; still serving until SHUTDOWN_GRACE_SECS is over"
+    );
+    tokio::time::sleep(grace).await;
 }

@@ -2,6 +2,7 @@
 //! services only: nothing here knows a feature (start-up is `server.rs`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use secrecy::ExposeSecret;
 use tokio::sync::Notify;
@@ -48,6 +49,9 @@ pub struct AppState {
     pub push: Arc<Push>,
     /// Wakes the in-process outbox relay right after a commit that stored an event.
     pub outbox_signal: Arc<Notify>,
+    /// Set once the process has been asked to stop: `/health/ready` answers 503 from then on,
+    /// while requests are still served for `SHUTDOWN_GRACE_SECS`.
+    pub draining: Arc<AtomicBool>,
 }
 
 /// Replacements for the production wiring, used by tests and embedders.
@@ -106,6 +110,7 @@ impl AppState {
             file_link_key: secrets::derive_key(&secret, secrets::FILE_LINK_SIGNING),
             storage: Arc::new(Storage::open(&config.files.storage)?),
             outbox_signal: Arc::new(Notify::new()),
+            draining: Arc::new(AtomicBool::new(false)),
             breakers,
             push,
             jobs: db::job_store(&config)?,
@@ -115,6 +120,11 @@ impl AppState {
             session_trust,
             mail: Arc::new(mail),
         })
+    }
+
+    /// Whether the process is stopping (see `draining`).
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 
     /// Call after committing a transaction that enqueued an outbox event.

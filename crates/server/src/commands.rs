@@ -33,10 +33,17 @@ pub async fn worker(config: Config) -> anyhow::Result<ExitCode> {
     telemetry::init(&config);
     let grace = config.shutdown_timeout;
     let state = AppState::build(config, Overrides::default()).await?;
+    let metrics = aios_app::server::MetricsServer::start(&state).await?;
+    if let Some(metrics) = &metrics {
+        tracing::info!(addr = %metrics.addr, "metrics on http://{}/metrics", metrics.addr);
+    }
     let worker = aios_app::server::start_worker(&state, aios_app::server::Jobs::default());
     tracing::info!("worker running; stop it with SIGTERM or Ctrl-C");
     shutdown::signal().await;
     worker.stop(grace).await;
+    if let Some(metrics) = metrics {
+        metrics.stop().await;
+    }
     state.db.close().await;
     tracing::info!("worker stopped");
     Ok(ExitCode::SUCCESS)

@@ -68,7 +68,8 @@ pub struct HealthReport {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProbeReport {
-    /// `ok` or `error`.
+    /// `ok` or `error`; `stopping` from `/health/ready` once the process was asked to stop
+    /// (SIGTERM), during `SHUTDOWN_GRACE_SECS` and after.
     #[schema(example = "ok")]
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -160,9 +161,20 @@ pub async fn live() -> Response {
 #[utoipa::path(get, path = "/health/ready", tag = "operations",
     responses(
         (status = 200, description = "Database reachable and migrations applied", body = ProbeReport),
-        (status = 503, description = "Not ready to serve", body = ProbeReport),
+        (status = 503, description = "Not ready to serve: the database is unreachable, \
+            migrations are pending, or the process is stopping (`status: stopping`)", body = ProbeReport),
     ))]
 pub async fn ready(State(app): State<AppState>) -> Response {
+    if app.is_draining() {
+        return no_store(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ProbeReport {
+                status: "stopping",
+                database: None,
+                migrations: None,
+            },
+        );
+    }
     let database_up = app.db.ping(PROBE_TIMEOUT).await;
     let migrated = database_up
         && tokio::time::timeout(PROBE_TIMEOUT, app.db.migrations_applied())

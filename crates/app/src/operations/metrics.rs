@@ -7,6 +7,7 @@ use subtle::ConstantTimeEq;
 use crate::http::bearer::bearer_token;
 use crate::http::error::ApiError;
 use crate::http::middleware::request_context;
+use crate::platform::{db, metrics};
 use crate::state::AppState;
 
 #[utoipa::path(get, path = "/metrics", tag = "operations",
@@ -24,15 +25,15 @@ pub async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Respons
     if app.config.metrics_addr.is_some() {
         return request_context::not_found_fallback().await.into_response();
     }
-    render(&app, &headers)
+    render(&app, &headers).await
 }
 
 /// `/metrics` on the `METRICS_ADDR` listener.
 pub async fn metrics_listener(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    render(&app, &headers)
+    render(&app, &headers).await
 }
 
-fn render(app: &AppState, headers: &HeaderMap) -> Response {
+async fn render(app: &AppState, headers: &HeaderMap) -> Response {
     if let Some(expected) = &app.config.metrics_token {
         let presented = bearer_token(headers).unwrap_or_default();
         let matches: bool = presented
@@ -43,7 +44,13 @@ fn render(app: &AppState, headers: &HeaderMap) -> Response {
             return ApiError::unauthorized().into_response();
         }
     }
-    let mut response = crate::platform::metrics::render().into_response();
+    let process = tokio::task::spawn_blocking(metrics::process::sample)
+        .await
+        .unwrap_or_default();
+    let pools = db::pool_stats(&app.db, &app.jobs);
+    let mut text = metrics::render();
+    metrics::sampled::render(&mut text, &pools, &process);
+    let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

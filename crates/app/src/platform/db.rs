@@ -21,6 +21,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use super::config::Config;
 use super::jobs::store::JobStore;
+use super::metrics::{self, sampled::PoolStats};
 
 /// How long a request waits for a pooled connection before answering 503. Also bounds how long
 /// a request hangs while the database is down (sqlx keeps retrying refused connections until then).
@@ -122,7 +123,9 @@ async fn try_connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .connect_with(options)
                 .await
                 .context("connecting to PostgreSQL")?;
-            Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
+            Ok(metered(SqlxPostgresConnector::from_sqlx_postgres_pool(
+                pool,
+            )))
         }
         None => {
             let data_dir = config.data_dir.clone();
@@ -153,9 +156,38 @@ async fn try_connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .connect_with(options)
                 .await
                 .with_context(|| format!("opening SQLite at {}", config.sqlite_path().display()))?;
-            Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+            Ok(metered(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)))
         }
     }
+}
+
+/// Every statement of the application pool times itself into `db_query_duration_seconds`.
+fn metered(mut conn: DatabaseConnection) -> DatabaseConnection {
+    conn.set_metric_callback(|info| {
+        metrics::record_query(&info.statement.sql, info.elapsed, info.failed);
+    });
+    conn
+}
+
+/// The state of the application pool and of the job queues' pool, for `/metrics`.
+pub fn pool_stats(db: &Db, jobs: &JobStore) -> [PoolStats; 2] {
+    fn stats<DB: sqlx::Database>(pool: &'static str, of: &sqlx::Pool<DB>) -> PoolStats {
+        PoolStats {
+            pool,
+            size: of.size(),
+            idle: u32::try_from(of.num_idle()).unwrap_or(u32::MAX),
+            max: of.options().get_max_connections(),
+        }
+    }
+    let app = match db.backend() {
+        DatabaseBackend::Postgres => stats("app", db.get_postgres_connection_pool()),
+        _ => stats("app", db.get_sqlite_connection_pool()),
+    };
+    let jobs = match jobs {
+        JobStore::Postgres(pool) => stats("jobs", pool),
+        JobStore::Sqlite(pool) => stats("jobs", pool),
+    };
+    [app, jobs]
 }
 
 /// How to reach PostgreSQL (`DATABASE_URL`, `DATABASE_SSL`), with `application_name` naming the

@@ -68,6 +68,7 @@ pub async fn request_context(
     next: Next,
 ) -> Response {
     let started = Instant::now();
+    let _in_flight = crate::platform::metrics::InFlight::start();
     let request_id = request
         .headers()
         .get(&X_REQUEST_ID)

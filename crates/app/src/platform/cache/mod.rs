@@ -45,8 +45,12 @@ pub type SharedCache = Arc<dyn Cache>;
 
 /// Typed helpers over the byte-oriented trait.
 pub async fn get_json<T: DeserializeOwned>(cache: &dyn Cache, key: &str) -> Option<T> {
-    let bytes = cache.get(key).await?;
-    serde_json::from_slice(&bytes).ok()
+    let value = cache
+        .get(key)
+        .await
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    crate::platform::metrics::cache_lookup(key, value.is_some());
+    value
 }
 
 pub async fn set_json<T: Serialize>(cache: &dyn Cache, key: &str, value: &T, ttl: Duration) {

@@ -70,6 +70,9 @@ pub struct Config {
     pub jobs_in_process: bool,
     pub jobs: JobsConfig,
     pub shutdown_timeout: Duration,
+    /// After SIGTERM, how long `/health/ready` answers 503 while requests are still served, so
+    /// that a load balancer stops sending new ones before the listener closes.
+    pub shutdown_grace: Duration,
     pub connections: ConnectionConfig,
     pub push: PushConfig,
 }

@@ -194,6 +194,14 @@ impl Vars {
         let jobs_in_process = self.flag("JOBS_IN_PROCESS", true);
         let jobs = self.jobs();
         let shutdown_timeout = self.secs("SHUTDOWN_TIMEOUT_SECS", 30, 1, 3600);
+        // Long enough for a load balancer checking every 1-2 s to see the 503; in development
+        // Ctrl-C should stop at once.
+        let shutdown_grace = self.secs(
+            "SHUTDOWN_GRACE_SECS",
+            if production { 5 } else { 0 },
+            0,
+            300,
+        );
         let connections = self.connections();
         let push = self.push(production);
         Config {
@@ -221,6 +229,7 @@ impl Vars {
             jobs_in_process,
             jobs,
             shutdown_timeout,
+            shutdown_grace,
             connections,
             push,
         }

@@ -5,6 +5,19 @@ use std::time::Duration;
 
 use super::store::JobState;
 
+/// Creates the outcome series of `queue` at zero when its worker starts, so that `increase()`
+/// over them (the dead-job alert) sees the first dead job rather than a series appearing at 1.
+pub fn register(queue: &str) {
+    for name in [
+        "jobs_completed_total",
+        "jobs_failed_total",
+        "jobs_retried_total",
+        "jobs_dead_total",
+    ] {
+        metrics::counter!(name, "type" => queue.to_owned()).increment(0);
+    }
+}
+
 pub fn completed(queue: &str) {
     metrics::counter!("jobs_completed_total", "type" => queue.to_owned()).increment(1);
 }

@@ -84,6 +84,9 @@ impl Worker {
             run: Runnable::Scheduled(task.clone()),
         }));
 
+        for queue in &queues {
+            metrics::register(&queue.name);
+        }
         let mut tasks = JoinSet::new();
         tasks.spawn(relay(
             app.clone(),

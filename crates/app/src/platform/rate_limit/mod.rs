@@ -23,5 +23,9 @@ pub struct UserBudget(pub UserId);
 pub async fn hit(app: &AppState, tier: &str, id: &str, limit: u64) -> Option<Budget> {
     let rate = Rate::per_minute(limit);
     let outcome = app.cache.throttle(&format!("rl:{tier}:{id}"), rate).await?;
-    Some(Budget::from_outcome(outcome, rate))
+    let budget = Budget::from_outcome(outcome, rate);
+    if budget.exceeded() {
+        crate::platform::metrics::rate_limited(tier);
+    }
+    Some(budget)
 }
