@@ -9,6 +9,7 @@
 //! - a late result of attempt N, once the same worker had fetched attempt N + 1, set the running
 //!   job back to `Failed`, where it was fetched and run a second time (seen as a retried
 //!   verification mail sent twice, the first link consumed by the second).
+//!
 //! A job is fetched as `Queued`, so only a late lock moves `Failed` to `Running`; a result
 //! carries its attempt number and a running job's row holds the attempts before it, so a result
 //! that does not move `attempts` forward belongs to an earlier attempt. The database ignores both.
