@@ -9,7 +9,7 @@ use crate::http::error::ApiError;
 use crate::http::middleware::request_context;
 use crate::state::AppState;
 
-#[utoipa::path(get, path = "/metrics", tag = "operations",
+#[utoipa::path(summary = "Prometheus metrics", get, path = "/metrics", tag = "operations",
     description = "On the main port unless `METRICS_ADDR` is set; then only on that address, \
                    and the main port answers 404.",
     security((), ("bearer" = [])),

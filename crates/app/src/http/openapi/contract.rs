@@ -1,0 +1,439 @@
+//! The pass that turns what the handlers' `#[utoipa::path]` annotations say into the exact
+//! contract, so that every route gets the statuses and headers that the shared layers add
+//! without repeating them (see `docs/openapi.md`):
+//! - operation ids in camelCase (handlers are `snake_case`), an explicit `security` (empty on
+//!   public routes), and a description on every response;
+//! - the statuses the middleware and extractors answer with, as `$ref`s to
+//!   `components.responses`: 400/413/415 on JSON bodies, 401 on bearer routes, 400/404 on
+//!   `{id}` paths, 409/422 with `Idempotency-Key`, 426/429/503 on `/api`, 500 everywhere;
+//! - response headers as `$ref`s to `components.headers`: `X-Request-Id` on every response,
+//!   `RateLimit-*` under `/api`, `Idempotent-Replayed` on replayable successes, and any header a
+//!   route names (`headers(("ETag" = String))`) swapped for its shared component.
+
+use serde_json::{Map, Value, json};
+
+/// Shared response headers: (component name, header name, description, schema).
+const HEADERS: &[(&str, &str, &str, &str)] = &[
+    (
+        "X-Request-Id",
+        "x-request-id",
+        "The request's id (echoed when the client sent a sane one, else generated); quote it when reporting a problem.",
+        r#"{"type":"string","maxLength":128}"#,
+    ),
+    (
+        "ETag",
+        "etag",
+        "The entity tag of the representation, for `If-Match` and `If-None-Match`.",
+        r#"{"type":"string","example":"\"3\""}"#,
+    ),
+    (
+        "Location",
+        "location",
+        "The URL of the created resource.",
+        r#"{"type":"string","format":"uri-reference"}"#,
+    ),
+    (
+        "Idempotent-Replayed",
+        "idempotent-replayed",
+        "`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`.",
+        r#"{"type":"string","enum":["true"]}"#,
+    ),
+    (
+        "RateLimit-Limit",
+        "ratelimit-limit",
+        "Requests allowed per window in the tightest budget that applies.",
+        r#"{"type":"integer","minimum":0}"#,
+    ),
+    (
+        "RateLimit-Remaining",
+        "ratelimit-remaining",
+        "Requests left in that window.",
+        r#"{"type":"integer","minimum":0}"#,
+    ),
+    (
+        "RateLimit-Reset",
+        "ratelimit-reset",
+        "Seconds until the window resets.",
+        r#"{"type":"integer","minimum":0}"#,
+    ),
+    (
+        "Retry-After",
+        "retry-after",
+        "Seconds to wait before trying again.",
+        r#"{"type":"integer","minimum":0}"#,
+    ),
+    (
+        "WWW-Authenticate",
+        "www-authenticate",
+        "`Bearer`, with the reason when a token was sent.",
+        r#"{"type":"string","example":"Bearer"}"#,
+    ),
+    (
+        "Content-Disposition",
+        "content-disposition",
+        "`attachment`, with the file's name.",
+        r#"{"type":"string"}"#,
+    ),
+    (
+        "Cache-Control",
+        "cache-control",
+        "`no-store` on responses that carry tokens or personal data.",
+        r#"{"type":"string"}"#,
+    ),
+    (
+        "Accept-Ranges",
+        "accept-ranges",
+        "`bytes`: `Range` requests are served.",
+        r#"{"type":"string","enum":["bytes"]}"#,
+    ),
+    (
+        "Content-Range",
+        "content-range",
+        "The byte range sent, of the whole size.",
+        r#"{"type":"string"}"#,
+    ),
+];
+
+/// The standard error responses: (component name, status, description, extra headers).
+const RESPONSES: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "BadRequest",
+        "400",
+        "`VALIDATION_FAILED`: the body, query, path or a header fails its schema (malformed JSON or UUID included); `details` names the fields.",
+        &[],
+    ),
+    (
+        "Unauthorized",
+        "401",
+        "`UNAUTHORIZED`: no, bad, expired or revoked access token.",
+        &["WWW-Authenticate"],
+    ),
+    (
+        "NotFound",
+        "404",
+        "`NOT_FOUND`: no such resource, or it is not yours.",
+        &[],
+    ),
+    (
+        "IdempotencyInProgress",
+        "409",
+        "`IDEMPOTENCY_IN_PROGRESS`: a request with this `Idempotency-Key` is still running.",
+        &["Retry-After"],
+    ),
+    (
+        "PayloadTooLarge",
+        "413",
+        "`PAYLOAD_TOO_LARGE`: the body is over its limit (`MAX_BODY_BYTES`, default 1 MiB, for JSON).",
+        &[],
+    ),
+    (
+        "UnsupportedMediaType",
+        "415",
+        "`UNSUPPORTED_MEDIA_TYPE`: the body is not of the content type the operation takes.",
+        &[],
+    ),
+    (
+        "IdempotencyKeyMismatch",
+        "422",
+        "`IDEMPOTENCY_KEY_MISMATCH`: this `Idempotency-Key` was used with a different body.",
+        &[],
+    ),
+    (
+        "UpgradeRequired",
+        "426",
+        "`UPGRADE_REQUIRED`: `X-App-Version` is below `MIN_APP_VERSION`.",
+        &[],
+    ),
+    (
+        "TooManyRequests",
+        "429",
+        "`RATE_LIMITED`: a rate limit is exhausted; retry after `Retry-After` seconds.",
+        &["Retry-After"],
+    ),
+    (
+        "InternalError",
+        "500",
+        "`INTERNAL`: something unexpected; the body holds nothing internal.",
+        &[],
+    ),
+    (
+        "ServiceUnavailable",
+        "503",
+        "`SERVICE_UNAVAILABLE`: the database (or another needed service) is unreachable.",
+        &["Retry-After"],
+    ),
+];
+
+const RATE_LIMIT_HEADERS: &[&str] = &["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"];
+
+fn header_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/headers/{name}") })
+}
+
+fn camel_case(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    let mut upper = false;
+    for c in id.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn reason(status: &str) -> &'static str {
+    match status {
+        "200" => "OK",
+        "201" => "Created",
+        "202" => "Accepted",
+        "204" => "No content",
+        "206" => "Partial content: the requested byte range",
+        "304" => "Not modified: the `ETag` you have is current",
+        "400" => "`VALIDATION_FAILED`: the request fails its schema",
+        "401" => "Unauthorized",
+        "403" => "`FORBIDDEN`: not allowed",
+        "404" => "`NOT_FOUND`",
+        "409" => "Conflict",
+        "410" => "Gone",
+        "412" => "`PRECONDITION_FAILED`: `If-Match` does not match the current `ETag`",
+        "413" => "`PAYLOAD_TOO_LARGE`",
+        "415" => "`UNSUPPORTED_MEDIA_TYPE`",
+        "416" => "`RANGE_NOT_SATISFIABLE`",
+        "429" => "Too many requests",
+        "503" => "Service unavailable",
+        _ => "See the error code",
+    }
+}
+
+/// `value[key]` as an object, made one when it is missing or is something else.
+fn object<'a>(value: &'a mut Value, key: &str) -> &'a mut Map<String, Value> {
+    if !value[key].is_object() {
+        value[key] = json!({});
+    }
+    match &mut value[key] {
+        Value::Object(map) => map,
+        _ => unreachable!("made an object above"),
+    }
+}
+
+fn add_components(doc: &mut Value) {
+    let components = object(doc, "components");
+    let headers = components.entry("headers").or_insert_with(|| json!({}));
+    for (name, _, description, schema) in HEADERS {
+        let schema: Value = serde_json::from_str(schema).unwrap_or_else(|_| json!({}));
+        headers[*name] = json!({ "description": description, "schema": schema });
+    }
+    let responses = components.entry("responses").or_insert_with(|| json!({}));
+    for (name, status, description, extra) in RESPONSES {
+        let mut headers = Map::new();
+        headers.insert("X-Request-Id".into(), header_ref("X-Request-Id"));
+        for h in *extra {
+            headers.insert((*h).into(), header_ref(h));
+        }
+        // 426 and 429 are only ever answered under /api, where the budgets are counted.
+        if !matches!(*status, "500") {
+            for h in RATE_LIMIT_HEADERS {
+                headers.insert((*h).into(), header_ref(h));
+            }
+        }
+        responses[*name] = json!({
+            "description": description,
+            "headers": headers,
+            "content": { "application/json": {
+                "schema": { "$ref": "#/components/schemas/ErrorBody" } } },
+        });
+    }
+    let parameters = components.entry("parameters").or_insert_with(|| json!({}));
+    parameters["IdempotencyKey"] = json!({
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "description": "1..255 visible ASCII characters (inner spaces allowed). The request is \
+            executed once per client and key for 24 h: a retry with the same key and body gets \
+            the stored status and body again, with `Idempotent-Replayed: true`; the same key with \
+            another body is a `422`, and while the first request still runs a `409`.",
+        "schema": { "type": "string", "minLength": 1, "maxLength": 255,
+                    "pattern": "^[!-~]([ -~]*[!-~])?$", "example": "3f0c7a9e-create-groceries" },
+    });
+}
+
+/// What the pass needs to know about one operation.
+struct Facts {
+    json_body: bool,
+    secured: bool,
+    under_api: bool,
+    has_id: bool,
+    has_query: bool,
+    idempotent: bool,
+}
+
+fn facts(path: &str, op: &Value) -> Facts {
+    let params = op["parameters"].as_array().cloned().unwrap_or_default();
+    let named = |p: &Value, where_: &str| p["in"] == where_;
+    Facts {
+        json_body: op["requestBody"]["content"]
+            .as_object()
+            .is_some_and(|c| c.contains_key("application/json")),
+        secured: op["security"].as_array().is_some_and(|s| {
+            s.iter()
+                .any(|r| r.as_object().is_some_and(|r| !r.is_empty()))
+        }),
+        under_api: path.starts_with("/api/"),
+        has_id: path.contains('{'),
+        has_query: params.iter().any(|p| named(p, "query")),
+        idempotent: params.iter().any(|p| {
+            p["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case("Idempotency-Key"))
+        }),
+    }
+}
+
+fn add_response(responses: &mut Map<String, Value>, status: &str, component: &str) {
+    responses
+        .entry(status.to_owned())
+        .or_insert_with(|| json!({ "$ref": format!("#/components/responses/{component}") }));
+}
+
+fn finish_operation(path: &str, op: &mut Value) {
+    if let Some(id) = op["operationId"].as_str() {
+        op["operationId"] = json!(camel_case(id));
+    }
+    if op.get("security").is_none() {
+        op["security"] = json!([]);
+    }
+    let f = facts(path, op);
+    if f.idempotent {
+        for p in op["parameters"].as_array_mut().into_iter().flatten() {
+            if p["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case("Idempotency-Key"))
+            {
+                *p = json!({ "$ref": "#/components/parameters/IdempotencyKey" });
+            }
+        }
+    }
+    let responses = object(op, "responses");
+    if f.json_body || f.has_id || f.has_query || f.idempotent {
+        add_response(responses, "400", "BadRequest");
+    }
+    if f.json_body {
+        add_response(responses, "413", "PayloadTooLarge");
+        add_response(responses, "415", "UnsupportedMediaType");
+    }
+    if f.secured {
+        add_response(responses, "401", "Unauthorized");
+    }
+    if f.has_id && f.secured {
+        add_response(responses, "404", "NotFound");
+    }
+    if f.idempotent {
+        add_response(responses, "409", "IdempotencyInProgress");
+        add_response(responses, "422", "IdempotencyKeyMismatch");
+    }
+    if f.under_api {
+        add_response(responses, "426", "UpgradeRequired");
+        add_response(responses, "429", "TooManyRequests");
+        add_response(responses, "503", "ServiceUnavailable");
+    }
+    add_response(responses, "500", "InternalError");
+    for (status, response) in responses.iter_mut() {
+        if response.get("$ref").is_some() {
+            continue;
+        }
+        // An error a route names without saying more is the standard one.
+        let undescribed = response["description"].as_str().is_none_or(str::is_empty);
+        if let Some((name, ..)) = RESPONSES.iter().find(|(_, s, ..)| s == status)
+            && undescribed
+        {
+            *response = json!({ "$ref": format!("#/components/responses/{name}") });
+            continue;
+        }
+        finish_response(status, response, &f);
+    }
+}
+
+/// Drops the shared components no operation refers to.
+fn prune(doc: &mut Value) {
+    let text = doc.to_string();
+    for kind in ["responses", "headers", "parameters"] {
+        if let Some(map) = doc["components"][kind].as_object_mut() {
+            map.retain(|name, _| text.contains(&format!("\"#/components/{kind}/{name}\"")));
+        }
+    }
+}
+
+fn finish_response(status: &str, response: &mut Value, f: &Facts) {
+    if response["description"].as_str().is_none_or(str::is_empty) {
+        response["description"] = json!(reason(status));
+    }
+    let headers = object(response, "headers");
+    // A header the route names is swapped for the shared component of that name.
+    for (name, wire, _, _) in HEADERS {
+        let named: Vec<String> = headers
+            .keys()
+            .filter(|k| k.eq_ignore_ascii_case(wire))
+            .cloned()
+            .collect();
+        for key in named {
+            headers.remove(&key);
+            headers.insert((*name).into(), header_ref(name));
+        }
+    }
+    headers.insert("X-Request-Id".into(), header_ref("X-Request-Id"));
+    if f.under_api {
+        for h in RATE_LIMIT_HEADERS {
+            headers.insert((*h).into(), header_ref(h));
+        }
+    }
+    match status {
+        "401" => {
+            headers.insert("WWW-Authenticate".into(), header_ref("WWW-Authenticate"));
+        }
+        "429" | "503" => {
+            headers.insert("Retry-After".into(), header_ref("Retry-After"));
+        }
+        s if f.idempotent && s.starts_with('2') => {
+            headers.insert(
+                "Idempotent-Replayed".into(),
+                header_ref("Idempotent-Replayed"),
+            );
+        }
+        _ => {}
+    }
+}
+
+/// Applies the pass to a generated document.
+pub fn finish(document: utoipa::openapi::OpenApi) -> Value {
+    let mut doc = serde_json::to_value(&document).unwrap_or_else(|_| json!({}));
+    add_components(&mut doc);
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for (path, item) in paths.iter_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for (method, op) in item.iter_mut() {
+                if matches!(
+                    method.as_str(),
+                    "get" | "put" | "post" | "delete" | "patch" | "head"
+                ) {
+                    finish_operation(path, op);
+                }
+            }
+        }
+    }
+    prune(&mut doc);
+    doc["servers"] = json!([{ "url": "/", "description": "This server" }]);
+    doc
+}
+
+/// The document as served: `servers` names where the client reached it.
+pub fn with_server(mut doc: Value, base: &str) -> Value {
+    doc["servers"] = json!([{ "url": base, "description": "This server" }]);
+    doc
+}
