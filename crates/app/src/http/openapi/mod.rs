@@ -7,6 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+pub mod components;
 pub mod contract;
 
 use super::error::ErrorBody;
