@@ -95,8 +95,8 @@ async fn the_document_is_openapi_3_1_and_lists_every_operation() {
         "ErrorCode",
         "FieldError",
         "TokenResponse",
-        "UserDto",
-        "ItemDto",
+        "User",
+        "Item",
         "HealthReport",
     ] {
         assert!(schemas[name].is_object(), "schema {name}");
@@ -185,7 +185,7 @@ async fn the_files_operations_document_their_bodies_statuses_and_headers() {
         serde_json::json!([])
     );
     assert!(doc["paths"]["/api/files/{id}/content"]["get"]["security"].is_array());
-    for name in ["FileDto", "FileUrlDto", "ExportedFile"] {
+    for name in ["File", "FileUrl", "ExportedFile", "ItemPage", "Session"] {
         assert!(
             doc["components"]["schemas"][name].is_object(),
             "schema {name}"

@@ -204,7 +204,8 @@ fn finish_response(status: &str, response: &mut Value, f: &Facts) {
 
 /// Applies the pass to a generated document.
 pub fn finish(document: utoipa::openapi::OpenApi) -> Value {
-    let mut doc = serde_json::to_value(&document).unwrap_or_else(|_| json!({}));
+    let doc = serde_json::to_value(&document).unwrap_or_else(|_| json!({}));
+    let mut doc = super::schemas::finish(doc);
     add_components(&mut doc);
     if let Some(paths) = doc["paths"].as_object_mut() {
         for (path, item) in paths.iter_mut() {

@@ -9,6 +9,7 @@ use utoipa::{Modify, OpenApi};
 
 pub mod components;
 pub mod contract;
+mod schemas;
 
 use super::error::ErrorBody;
 use crate::platform::error::{ErrorCode, FieldError};
