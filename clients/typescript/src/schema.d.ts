@@ -1639,6 +1639,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "currentPassword": "Plum-Kettle-Harbour-91",
+                 *       "newPassword": "Quince-Lantern-Meadow-37"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ChangePasswordRequest"];
             };
         };
@@ -1686,6 +1692,17 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "device": {
+                 *         "appVersion": "1.4.2",
+                 *         "name": "Ada's iPhone",
+                 *         "platform": "ios"
+                 *       },
+                 *       "email": "ada@example.com",
+                 *       "password": "Plum-Kettle-Harbour-91"
+                 *     }
+                 */
                 "application/json": components["schemas"]["LoginRequest"];
             };
         };
@@ -1863,6 +1880,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "device": {
+                 *         "appVersion": "1.4.2",
+                 *         "name": "Ada's iPhone",
+                 *         "platform": "ios"
+                 *       },
+                 *       "email": "ada@example.com",
+                 *       "name": "Ada",
+                 *       "password": "Plum-Kettle-Harbour-91"
+                 *     }
+                 */
                 "application/json": components["schemas"]["RegisterRequest"];
             };
         };
@@ -1926,6 +1955,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ResetPasswordRequest"];
             };
         };
@@ -2193,6 +2227,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "data": {
+                 *         "eggs": 12,
+                 *         "milk": 2
+                 *       },
+                 *       "description": "For the weekend",
+                 *       "name": "Groceries"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ItemInput"];
             };
         };
@@ -2289,6 +2333,28 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "operations": [
+                 *         {
+                 *           "body": {
+                 *             "data": {
+                 *               "milk": 2
+                 *             },
+                 *             "name": "Groceries"
+                 *           },
+                 *           "op": "create"
+                 *         },
+                 *         {
+                 *           "body": {
+                 *             "description": "Screws",
+                 *             "name": "Hardware"
+                 *           },
+                 *           "op": "create"
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["BatchRequest"];
             };
         };
@@ -2484,6 +2550,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "data": {
+                 *         "eggs": 12,
+                 *         "milk": 2
+                 *       },
+                 *       "description": "For the weekend",
+                 *       "name": "Groceries"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ItemInput"];
             };
         };
@@ -3140,6 +3216,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Ada Lovelace"
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateMeRequest"];
             };
         };
@@ -3227,6 +3308,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "password": "Quince-Lantern-Meadow-37"
+                 *     }
+                 */
                 "application/json": components["schemas"]["DeleteMeRequest"];
             };
         };

@@ -25,7 +25,7 @@ fn tokens(status: StatusCode, body: TokenResponse) -> Response {
 }
 
 #[utoipa::path(summary = "Register", description = "Creates an account and logs it in (a new session). A verification email is sent. Honours `Idempotency-Key`, scoped to the client's address. Rate limited per IP in the stricter auth tier.",
-    post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
+    post, path = "/api/auth/register", tag = "auth", request_body(content = RegisterRequest, example = json!({"email": "ada@example.com", "password": "Plum-Kettle-Harbour-91", "name": "Ada", "device": {"name": "Ada's iPhone", "platform": "ios", "appVersion": "1.4.2"}})),
     params(("Idempotency-Key" = Option<String>, Header, description = "1..255 characters; a retry with the same key and body from the same client address replays the first answer for 24 h. Stored responses count against a per-address cap (`IDEMPOTENCY_MAX_BYTES_PER_USER`, default 10 MiB): past it the oldest are dropped, and a retry with a dropped key runs again")),
     responses(
         (status = 201, description = "Account created and logged in", body = TokenResponse,
@@ -51,7 +51,7 @@ pub async fn register(
 }
 
 #[utoipa::path(summary = "Log in", description = "Checks the email and password and opens a new session (named by the optional `device`). Wrong email and wrong password get the same `401 INVALID_CREDENTIALS`; repeated failures lock the account for a while (`429 ACCOUNT_LOCKED`). Rate limited per IP in the stricter auth tier.",
-    post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+    post, path = "/api/auth/login", tag = "auth", request_body(content = LoginRequest, example = json!({"email": "ada@example.com", "password": "Plum-Kettle-Harbour-91", "device": {"name": "Ada's iPhone", "platform": "ios", "appVersion": "1.4.2"}})),
     responses(
         (status = 200, description = "Logged in: a new session", body = TokenResponse,
             headers(("Cache-Control" = String))),
@@ -105,7 +105,7 @@ pub async fn logout_all(State(app): State<AppState>, user: AuthUser) -> ApiResul
 }
 
 #[utoipa::path(summary = "Request a password reset", description = "Answers `202` whether or not the account exists; when it does, a single-use link valid 30 minutes is emailed.",
-    post, path = "/api/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
+    post, path = "/api/auth/reset-password", tag = "auth", request_body(content = ResetPasswordRequest, example = json!({"email": "ada@example.com"})),
     responses((status = 202, description = "Accepted, whether or not the account exists; a link valid 30 minutes is emailed if it does"),
         (status = 400, body = ErrorBody)))]
 pub async fn request_password_reset(
@@ -130,7 +130,7 @@ pub async fn confirm_password_reset(
 }
 
 #[utoipa::path(summary = "Change your password", description = "Needs the current password. Every other session of yours is revoked; this one stays logged in.",
-    post, path = "/api/auth/change-password", tag = "auth", request_body = ChangePasswordRequest,
+    post, path = "/api/auth/change-password", tag = "auth", request_body(content = ChangePasswordRequest, example = json!({"currentPassword": "Plum-Kettle-Harbour-91", "newPassword": "Quince-Lantern-Meadow-37"})),
     security(("bearer" = [])),
     responses((status = 204, description = "Password changed; every other session is revoked"),
         (status = 400, body = ErrorBody),

@@ -38,7 +38,7 @@ pub async fn list_items(
 
 #[utoipa::path(summary = "Create an item", description = "Creates an item of yours. The answer carries its `Location` and `ETag`. Honours `Idempotency-Key`.",
     post, path = "/api/data", tag = "data", security(("bearer" = [])),
-    request_body = ItemInput,
+    request_body(content = ItemInput, example = json!({"name": "Groceries", "description": "For the weekend", "data": {"milk": 2, "eggs": 12}})),
     params(("Idempotency-Key" = Option<String>, Header, description = "1..255 characters; executed once per user and key for 24 h. Stored responses count against a per-user cap (`IDEMPOTENCY_MAX_BYTES_PER_USER`, default 10 MiB): past it the oldest are dropped, and a retry with a dropped key runs again")),
     responses(
         (status = 201, description = "Created; `Location` and `ETag` set", body = ItemDto,
@@ -98,7 +98,7 @@ pub async fn get_item(
 
 #[utoipa::path(summary = "Replace an item", description = "Full replace of `name`, `description` and `data` (absent ones become null). With `If-Match`, only when the item still has that ETag (`412` otherwise). The version grows by one.",
     put, path = "/api/data/{id}", tag = "data", security(("bearer" = [])),
-    request_body = ItemInput,
+    request_body(content = ItemInput, example = json!({"name": "Groceries", "description": "For the weekend", "data": {"milk": 2, "eggs": 12}})),
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The ETag the item must still have")),
     responses((status = 200, description = "Replaced; the new `ETag` set", body = ItemDto, headers(("ETag" = String))),
         (status = 404, body = ErrorBody), (status = 412, description = "`PRECONDITION_FAILED`", body = ErrorBody),
@@ -133,7 +133,7 @@ pub async fn delete_item(
 
 #[utoipa::path(summary = "Apply a batch of operations", description = "1..100 create, update and delete operations in order. By default in one transaction, all or nothing: a failing operation makes the whole batch fail with that operation's status and its index in `details`. With `atomic=false`, best effort: `200` with each operation's own status. Honours `Idempotency-Key`.",
     post, path = "/api/data/batch", tag = "data", security(("bearer" = [])),
-    request_body = BatchRequest,
+    request_body(content = BatchRequest, example = json!({"operations": [{"op": "create", "body": {"name": "Groceries", "data": {"milk": 2}}}, {"op": "create", "body": {"name": "Hardware", "description": "Screws"}}]})),
     params(BatchQuery, ("Idempotency-Key" = Option<String>, Header, description = "1..255 characters; executed once per user and key for 24 h. Stored responses count against a per-user cap (`IDEMPOTENCY_MAX_BYTES_PER_USER`, default 10 MiB): past it the oldest are dropped, and a retry with a dropped key runs again")),
     responses(
         (status = 200, description = "Every operation's result (all succeeded when atomic)", body = BatchResponse),

@@ -31,7 +31,7 @@ pub async fn get_me(State(app): State<AppState>, user: AuthUser) -> ApiResult<Js
 /// mails a verification link to the new address and a notice to the old one, ends every other
 /// session of the account, and invalidates reset and verification links mailed before.
 #[utoipa::path(put, path = "/api/users/me", tag = "users", security(("bearer" = [])),
-    request_body = UpdateMeRequest,
+    request_body(content = UpdateMeRequest, example = json!({"name": "Ada Lovelace"})),
     responses((status = 200, body = UserDto),
         (status = 400, description = "Invalid input, or `currentPassword` missing for an email change", body = ErrorBody),
         (status = 401, description = "`UNAUTHORIZED`, or `INVALID_CREDENTIALS`: wrong `currentPassword`", body = ErrorBody),
@@ -49,7 +49,7 @@ pub async fn update_me(
 
 #[utoipa::path(summary = "Delete your account", description = "Needs your password. Deletes the account and everything it owns: items, files, devices, sessions.",
     delete, path = "/api/users/me", tag = "users", security(("bearer" = [])),
-    request_body = DeleteMeRequest,
+    request_body(content = DeleteMeRequest, example = json!({"password": "Quince-Lantern-Meadow-37"})),
     responses((status = 204, description = "The account and everything it owns are deleted"),
         (status = 400, body = ErrorBody),
         (status = 401, description = "`INVALID_CREDENTIALS`: wrong password", body = ErrorBody)))]

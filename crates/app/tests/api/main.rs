@@ -54,6 +54,7 @@ mod mail_transport_sendgrid;
 mod mail_transport_smtp;
 mod metrics;
 mod openapi;
+mod openapi_contract;
 mod operations;
 mod outage;
 mod push_apns;
