@@ -96,7 +96,7 @@ pub struct ListItemsQuery {
     pub offset: Option<i64>,
     /// `nextCursor` of the previous page (same `sort` and `q`).
     #[garde(inner(length(max = 2048)))]
-    #[param(max_length = 2048)]
+    #[param(max_length = 2048, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
     /// `createdAt`, `-createdAt` (default), `updatedAt`, `-updatedAt`, `name`, `-name`.
     #[garde(skip)]
@@ -115,7 +115,7 @@ pub struct ChangesQuery {
     /// The `cursor` of the previous answer; absent (or empty) for a first, full sync. A cursor
     /// is only valid for the user it was handed to (`400` otherwise).
     #[garde(inner(length(max = 2048)))]
-    #[param(max_length = 2048)]
+    #[param(max_length = 2048, pattern = r"^([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)?$")]
     pub since: Option<String>,
     /// 1..1000 changes per page, default 100.
     #[garde(inner(range(min = 1, max = 1000)))]

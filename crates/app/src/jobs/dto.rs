@@ -133,6 +133,6 @@ pub struct ListJobsQuery {
     pub offset: Option<i64>,
     /// `nextCursor` of the previous page.
     #[garde(inner(length(max = 2048)))]
-    #[param(max_length = 2048)]
+    #[param(max_length = 2048, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }

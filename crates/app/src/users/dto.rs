@@ -107,7 +107,7 @@ pub struct ListUsersQuery {
     pub offset: Option<i64>,
     /// `nextCursor` of the previous page.
     #[garde(inner(length(max = 2048)))]
-    #[param(max_length = 2048)]
+    #[param(max_length = 2048, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
     /// Case-insensitive substring of email or name.
     #[garde(inner(length(chars, max = 200), custom(printable)))]

@@ -125,6 +125,18 @@ pub const RESPONSES: &[(&str, &str, &str, &[&str])] = &[
         &[],
     ),
     (
+        "UriTooLong",
+        "414",
+        "`URI_TOO_LONG`: the request target is over 8 KiB.",
+        &[],
+    ),
+    (
+        "HeadersTooLarge",
+        "431",
+        "`HEADERS_TOO_LARGE`: more than 100 header fields, or more than 16 KiB of them.",
+        &[],
+    ),
+    (
         "IdempotencyKeyMismatch",
         "422",
         "`IDEMPOTENCY_KEY_MISMATCH`: this `Idempotency-Key` was used with a different body.",
@@ -211,6 +223,6 @@ pub fn add_components(doc: &mut Value) {
             the stored status and body again, with `Idempotent-Replayed: true`; the same key with \
             another body is a `422`, and while the first request still runs a `409`.",
         "schema": { "type": "string", "minLength": 1, "maxLength": 255,
-                    "pattern": "^[!-~]([ -~]*[!-~])?$", "example": "3f0c7a9e-create-groceries" },
+                    "pattern": "^[!-~]([ -~]*[!-~])?$" },
     });
 }

@@ -135,6 +135,9 @@ fn finish_operation(path: &str, op: &mut Value) {
         add_response(responses, "429", "TooManyRequests");
         add_response(responses, "503", "ServiceUnavailable");
     }
+    // The head limits apply to every route, before anything else runs.
+    add_response(responses, "414", "UriTooLong");
+    add_response(responses, "431", "HeadersTooLarge");
     add_response(responses, "500", "InternalError");
     for (status, response) in responses.iter_mut() {
         if response.get("$ref").is_some() {
