@@ -30,7 +30,7 @@ try {
     return url.origin === origin ? route.continue() : route.abort();
   });
   await page.goto(`${base}/docs`, { waitUntil: "networkidle" });
-  await page.getByText("Create an item").first().waitFor({ timeout: 30000 });
+  await page.waitForFunction(() => document.body.innerText.includes("Create an item"), null, { timeout: 30000 }).catch(async () => { console.error(await page.locator("body").innerText()); console.error(foreign); throw new Error("the reference did not render"); });
   const text = await page.locator("body").innerText();
   for (const summary of ["Register", "Log in", "List your items", "Upload a file", "Apply a batch of operations"]) {
     assert.ok(text.includes(summary), `the sidebar lists "${summary}"`);

@@ -81,6 +81,7 @@ const DOCS_INIT_JS: &str = r#"Scalar.createApiReference('#app', {
   mcp: { disabled: true },
   telemetry: false,
   operationTitleSource: 'summary',
+  defaultOpenAllTags: true,
   documentDownloadType: 'json',
   favicon: '/docs/favicon.svg'
 });
