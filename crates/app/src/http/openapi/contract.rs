@@ -205,6 +205,46 @@ fn finish_response(status: &str, response: &mut Value, f: &Facts) {
     }
 }
 
+/// OpenAPI links from a creating operation's success to the operations on what it created, so
+/// that clients (and schemathesis's stateful phase) can chain create, read, update and delete:
+/// (operation id, status, link name, target operation id).
+const LINKS: &[(&str, &str, &str, &str)] = &[
+    ("createItem", "201", "GetItem", "getItem"),
+    ("createItem", "201", "ReplaceItem", "replaceItem"),
+    ("createItem", "201", "DeleteItem", "deleteItem"),
+    ("replaceItem", "200", "GetItem", "getItem"),
+    ("replaceItem", "200", "DeleteItem", "deleteItem"),
+    ("uploadFile", "201", "GetFile", "getFile"),
+    ("uploadFile", "201", "DownloadFile", "downloadFile"),
+    ("uploadFile", "201", "CreateFileUrl", "createFileUrl"),
+    ("uploadFile", "201", "DeleteFile", "deleteFile"),
+];
+
+fn add_links(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for op in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|i| i.values_mut())
+    {
+        let Some(id) = op["operationId"].as_str().map(str::to_owned) else {
+            continue;
+        };
+        for (_, status, name, target) in LINKS.iter().filter(|(from, ..)| *from == id) {
+            let response = &mut op["responses"][*status];
+            if response.get("$ref").is_some() || !response.is_object() {
+                continue;
+            }
+            object(response, "links").insert(
+                (*name).to_owned(),
+                json!({ "operationId": target, "parameters": { "id": "$response.body#/id" } }),
+            );
+        }
+    }
+}
+
 /// Applies the pass to a generated document.
 pub fn finish(document: utoipa::openapi::OpenApi) -> Value {
     let doc = serde_json::to_value(&document).unwrap_or_else(|_| json!({}));
@@ -225,6 +265,7 @@ pub fn finish(document: utoipa::openapi::OpenApi) -> Value {
             }
         }
     }
+    add_links(&mut doc);
     prune(&mut doc);
     doc["servers"] = json!([{ "url": "/", "description": "This server" }]);
     doc
