@@ -159,6 +159,15 @@ fn unions(doc: &mut Value) {
             "delete": "#/components/schemas/ChangeDelete",
         } },
     });
+    // Changing the email needs the current password (else `400`).
+    if let Some(update) = schemas["UpdateMeRequest"].as_object_mut() {
+        update.insert("dependentRequired".into(), json!({ "email": ["currentPassword"] }));
+        update.insert("if".into(), json!({ "required": ["email"] }));
+        update.insert(
+            "then".into(),
+            json!({ "properties": { "currentPassword": { "type": "string", "minLength": 1 } } }),
+        );
+    }
     if let Some(map) = schemas.as_object_mut() {
         map.remove("BatchOp");
         map.remove("ChangeOp");
