@@ -161,7 +161,10 @@ fn unions(doc: &mut Value) {
     });
     // Changing the email needs the current password (else `400`).
     if let Some(update) = schemas["UpdateMeRequest"].as_object_mut() {
-        update.insert("dependentRequired".into(), json!({ "email": ["currentPassword"] }));
+        update.insert(
+            "dependentRequired".into(),
+            json!({ "email": ["currentPassword"] }),
+        );
         update.insert("if".into(), json!({ "required": ["email"] }));
         update.insert(
             "then".into(),
