@@ -834,7 +834,7 @@ export interface components {
             user: components["schemas"]["User"];
         };
         /** @description A file in the account export: its metadata and a signed link to its bytes. */
-        ExportedFile: components["schemas"]["File"] & {
+        ExportedFile: components["schemas"]["FileInfo"] & {
             url: string;
             /** Format: date-time */
             urlExpiresAt: string;
@@ -845,7 +845,7 @@ export interface components {
             path: string;
         };
         /** @description A file, as every endpoint returns it. */
-        File: {
+        FileInfo: {
             /**
              * @description Sniffed from the bytes, never taken from the client.
              * @example image/jpeg
@@ -883,8 +883,8 @@ export interface components {
          * @description A page of results. `offset` and `total` are present in offset mode only; `nextCursor` is null
          *     on the last page and otherwise continues with keyset pagination in either mode.
          */
-        FilePage: {
-            items: components["schemas"]["File"][];
+        FileInfoPage: {
+            items: components["schemas"]["FileInfo"][];
             /** Format: int64 */
             limit: number;
             nextCursor: string | null;
@@ -2746,7 +2746,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FilePage"];
+                    "application/json": components["schemas"]["FileInfoPage"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2787,7 +2787,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["File"];
+                    "application/json": components["schemas"]["FileInfo"];
                 };
             };
             /** @description No `file` part, several, another part, or a malformed body */
@@ -3019,7 +3019,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["File"];
+                    "application/json": components["schemas"]["FileInfo"];
                 };
             };
             400: components["responses"]["BadRequest"];

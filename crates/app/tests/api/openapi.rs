@@ -191,7 +191,7 @@ async fn the_files_operations_document_their_bodies_statuses_and_headers() {
         serde_json::json!([])
     );
     assert!(doc["paths"]["/api/files/{id}/content"]["get"]["security"].is_array());
-    for name in ["File", "FileUrl", "ExportedFile", "ItemPage", "Session"] {
+    for name in ["FileInfo", "FileUrl", "ExportedFile", "ItemPage", "Session"] {
         assert!(
             doc["components"]["schemas"][name].is_object(),
             "schema {name}"

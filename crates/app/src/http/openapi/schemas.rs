@@ -11,18 +11,19 @@
 
 use serde_json::{Value, json};
 
-/// (generated name, published name).
+/// (generated name, published name). Not `File`: openapi-generator's Kotlin maps that name to
+/// `java.io.File`.
 const RENAMES: &[(&str, &str)] = &[
     ("ItemDto", "Item"),
     ("UserDto", "User"),
     ("SessionDto", "Session"),
-    ("FileDto", "File"),
+    ("FileDto", "FileInfo"),
     ("FileUrlDto", "FileUrl"),
     ("JobDto", "Job"),
     ("JobDetailDto", "JobDetail"),
     ("JobStateDto", "JobState"),
     ("Page_ItemDto", "ItemPage"),
-    ("Page_FileDto", "FilePage"),
+    ("Page_FileDto", "FileInfoPage"),
     ("Page_UserDto", "UserPage"),
     ("Page_JobDto", "JobPage"),
 ];
