@@ -46,9 +46,24 @@ use crate::platform::config::Config;
 use crate::state::AppState;
 use crate::users::routes as users;
 
-/// The routes with their OpenAPI description. Used by [`build`] and to print the document.
-pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
-    let routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The routes with their finished OpenAPI document (see `http::openapi::contract`). Used by
+/// [`build`].
+pub fn api(state: AppState) -> (Router, serde_json::Value) {
+    let (router, document) = dev_mail::add_route(routes(), &state).split_for_parts();
+    (
+        router.with_state(state),
+        openapi::contract::finish(document),
+    )
+}
+
+/// The OpenAPI document of every route, without a running server or any configuration (what
+/// `aios-server openapi` prints). The development-only `/dev/mail` is left out.
+pub fn openapi_document() -> serde_json::Value {
+    openapi::contract::finish(routes().split_for_parts().1)
+}
+
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
@@ -94,9 +109,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(notifications::read_all_notifications))
         .routes(routes!(jobs::list_jobs))
         .routes(routes!(jobs::get_job, jobs::delete_job))
-        .routes(routes!(jobs::retry_job));
-    let (router, document) = dev_mail::add_route(routes, &state).split_for_parts();
-    (router.with_state(state), document)
+        .routes(routes!(jobs::retry_job))
 }
 
 /// `POST /api/files` streams its body under its own limit (`MAX_UPLOAD_BYTES`, enforced while
@@ -120,19 +133,20 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
     let limiter = middleware::from_fn_with_state(state.clone(), rate_limit::rate_limit);
     let identify = middleware::from_fn_with_state(state.clone(), identify::identify);
     let draining = state.draining.clone();
-    let (api, document) = api(state);
+    let (api, document) = api(state.clone());
     let api = api.merge(extra);
-    let document_json = document
-        .to_pretty_json()
-        .unwrap_or_else(|_| "{}".to_owned());
+    let document = std::sync::Arc::new(document);
     let routes = api
         .route(
             "/api/openapi.json",
-            get(move || async move {
-                ([(header::CONTENT_TYPE, "application/json")], document_json)
+            get(move |headers: axum::http::HeaderMap| async move {
+                let base = crate::http::public_base::resolve(&state, &headers);
+                let body = openapi::contract::with_server((*document).clone(), &base);
+                axum::Json(body)
             }),
         )
         .route("/docs", get(openapi::docs_page))
+        .route("/docs/favicon.svg", get(openapi::docs_favicon))
         .route("/docs/scalar.js", get(openapi::docs_bundle_js))
         .route("/docs/init.js", get(openapi::docs_init_js))
         .fallback(request_context::not_found_fallback)

@@ -194,6 +194,12 @@ fn read_password() -> anyhow::Result<secrecy::SecretString> {
     }
 }
 
+pub fn openapi() -> ExitCode {
+    // `{:#}` is serde_json's pretty form.
+    say(format!("{:#}", aios_app::router::openapi_document()));
+    ExitCode::SUCCESS
+}
+
 pub fn push_vapid_keys() -> ExitCode {
     let keys = VapidKeys::generate();
     say(format!("VAPID_PUBLIC_KEY={}", keys.public_key()));

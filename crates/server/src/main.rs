@@ -38,6 +38,9 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Print the OpenAPI 3.1 document (what `/api/openapi.json` serves, with `servers` relative
+    /// to where it is read). Needs no configuration, database or network.
+    Openapi,
     /// Push notifications: VAPID keys, and a test notification through a provider.
     Push {
         #[command(subcommand)]
@@ -113,6 +116,9 @@ fn main() -> ExitCode {
     {
         return commands::push_vapid_keys();
     }
+    if let Some(Command::Openapi) = cli.command {
+        return commands::openapi();
+    }
     let config = match aios_app::Config::from_env() {
         Ok(config) => config,
         Err(err) => {
@@ -144,6 +150,7 @@ fn main() -> ExitCode {
                 AdminCommand::Create { email } => commands::admin_create(config, email).await,
                 AdminCommand::Promote { email } => commands::admin_promote(config, email).await,
             },
+            Command::Openapi => Ok(commands::openapi()),
             Command::Push { command } => match command {
                 PushCommand::VapidKeys => Ok(commands::push_vapid_keys()),
                 PushCommand::Test {

@@ -46,7 +46,7 @@ pub struct RegisterRequest {
     pub email: String,
     /// 8..128 characters; not your email, not one of the 10,000 most common passwords.
     #[garde(length(chars, min = 8, max = 128))]
-    #[schema(format = Password, min_length = 8, max_length = 128)]
+    #[schema(example = "Plum-Kettle-Harbour-91", format = Password, min_length = 8, max_length = 128)]
     pub password: String,
     #[serde(
         default,
@@ -68,7 +68,7 @@ pub struct LoginRequest {
     #[schema(format = "email", max_length = 254, example = "ada@example.com")]
     pub email: String,
     #[garde(length(chars, min = 1, max = 128))]
-    #[schema(format = Password, min_length = 1, max_length = 128)]
+    #[schema(example = "Plum-Kettle-Harbour-91", format = Password, min_length = 1, max_length = 128)]
     pub password: String,
     #[garde(dive)]
     pub device: Option<DeviceInfo>,
@@ -151,10 +151,15 @@ pub struct TokenResponse {
 #[serde(rename_all = "camelCase")]
 pub struct SessionDto {
     pub id: Uuid,
+    #[schema(required = true)]
     pub device_name: Option<String>,
+    #[schema(required = true)]
     pub platform: Option<String>,
+    #[schema(required = true)]
     pub app_version: Option<String>,
+    #[schema(required = true)]
     pub user_agent: Option<String>,
+    #[schema(required = true)]
     pub ip: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: DateTime<Utc>,

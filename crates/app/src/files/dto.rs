@@ -29,6 +29,7 @@ pub struct FileDto {
     /// A signed, expiring link to a 256 px thumbnail (images only, once `ready`); it needs no
     /// token. Fetch the file again for a fresh one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub thumbnail_url: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -59,12 +60,15 @@ pub struct ExportedFile {
 pub struct ListFilesQuery {
     /// 1..100, default 20.
     #[garde(inner(range(min = 1, max = 100)))]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// >= 0; gives `total`. Exclusive with `cursor`.
     #[garde(inner(range(min = 0)))]
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     /// `nextCursor` of the previous page. Newest first.
     #[garde(inner(length(max = 2048)))]
+    #[param(max_length = 2048, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 

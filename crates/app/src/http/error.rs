@@ -22,6 +22,7 @@ pub struct ErrorBody {
     pub code: ErrorCode,
     /// Present on validation errors only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub details: Option<Vec<FieldError>>,
     /// The `X-Request-Id` of the request, to quote when reporting a problem.
     pub request_id: String,

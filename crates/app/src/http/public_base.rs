@@ -20,6 +20,21 @@ fn sane_host(host: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
+/// `PUBLIC_URL`, or the scheme and `Host` the request came with.
+pub fn resolve(app: &AppState, headers: &axum::http::HeaderMap) -> String {
+    if let Some(url) = &app.config.files.public_url {
+        return url.clone();
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let https = app.config.http.trust_proxy_hops > 0
+        && header("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let scheme = if https { "https" } else { "http" };
+    match header(header::HOST.as_str()).filter(|h| sane_host(h)) {
+        Some(host) => format!("{scheme}://{host}"),
+        None => format!("http://localhost:{}", app.config.port),
+    }
+}
+
 impl FromRequestParts<AppState> for PublicBase {
     type Rejection = std::convert::Infallible;
 
@@ -27,18 +42,7 @@ impl FromRequestParts<AppState> for PublicBase {
         parts: &mut Parts,
         app: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(url) = &app.config.files.public_url {
-            return Ok(Self(url.clone()));
-        }
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let https = app.config.http.trust_proxy_hops > 0
-            && header("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
-        let scheme = if https { "https" } else { "http" };
-        let base = match header(header::HOST.as_str()).filter(|h| sane_host(h)) {
-            Some(host) => format!("{scheme}://{host}"),
-            None => format!("http://localhost:{}", app.config.port),
-        };
-        Ok(Self(base))
+        Ok(Self(resolve(app, &parts.headers)))
     }
 }
 

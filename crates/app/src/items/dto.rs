@@ -17,9 +17,10 @@ pub struct ItemDto {
     pub id: Uuid,
     #[schema(example = "Groceries")]
     pub name: String,
+    #[schema(required = true)]
     pub description: Option<String>,
     /// Any JSON object, up to 64 KiB serialised; null when absent.
-    #[schema(value_type = Option<Object>)]
+    #[schema(required = true, value_type = Option<Object>)]
     pub data: Option<Value>,
     /// Grows by one with every update; the `ETag` is this number in quotes.
     pub version: i64,
@@ -87,19 +88,23 @@ pub enum ItemSort {
 pub struct ListItemsQuery {
     /// 1..100, default 20.
     #[garde(inner(range(min = 1, max = 100)))]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// >= 0; gives `total`. Exclusive with `cursor`.
     #[garde(inner(range(min = 0)))]
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     /// `nextCursor` of the previous page (same `sort` and `q`).
     #[garde(inner(length(max = 2048)))]
+    #[param(max_length = 2048, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
     /// `createdAt`, `-createdAt` (default), `updatedAt`, `-updatedAt`, `name`, `-name`.
     #[garde(skip)]
-    #[param(value_type = Option<String>)]
+    #[param(inline)]
     pub sort: Option<ItemSort>,
     /// Case-insensitive substring of the name; no control characters.
     #[garde(inner(length(chars, max = 100), custom(printable)))]
+    #[param(max_length = 100)]
     pub q: Option<String>,
 }
 
@@ -110,9 +115,11 @@ pub struct ChangesQuery {
     /// The `cursor` of the previous answer; absent (or empty) for a first, full sync. A cursor
     /// is only valid for the user it was handed to (`400` otherwise).
     #[garde(inner(length(max = 2048)))]
+    #[param(max_length = 2048, pattern = r"^([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)?$")]
     pub since: Option<String>,
     /// 1..1000 changes per page, default 100.
     #[garde(inner(range(min = 1, max = 1000)))]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -130,6 +137,7 @@ pub struct Change {
     pub op: ChangeOp,
     /// The item as it is now; absent for deletions.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub item: Option<ItemDto>,
     /// When the change was made.
     pub at: DateTime<Utc>,
@@ -198,7 +206,7 @@ pub struct OperationError {
     #[schema(value_type = ErrorCode)]
     pub code: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<crate::platform::error::FieldError>>)]
+    #[schema(nullable = false, value_type = Option<Vec<crate::platform::error::FieldError>>)]
     pub details: Option<Value>,
 }
 
@@ -208,8 +216,10 @@ pub struct OperationResult {
     /// The HTTP status the operation alone would have had.
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub item: Option<ItemDto>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub error: Option<OperationError>,
 }
 

@@ -24,7 +24,8 @@ fn with_etag(status: StatusCode, item: ItemDto) -> Response {
     response
 }
 
-#[utoipa::path(get, path = "/api/data", tag = "data", security(("bearer" = [])),
+#[utoipa::path(summary = "List your items", description = "A page of your items, by `offset` (with `total`) or by `cursor` (keyset pagination, stable under concurrent inserts); sorted by `sort`, filtered by `q`.",
+    get, path = "/api/data", tag = "data", security(("bearer" = [])),
     params(ListItemsQuery),
     responses((status = 200, body = Page<ItemDto>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_items(
@@ -35,11 +36,13 @@ pub async fn list_items(
     Ok(Json(service::list(&app, user.user_id, query).await?))
 }
 
-#[utoipa::path(post, path = "/api/data", tag = "data", security(("bearer" = [])),
-    request_body = ItemInput,
+#[utoipa::path(summary = "Create an item", description = "Creates an item of yours. The answer carries its `Location` and `ETag`. Honours `Idempotency-Key`.",
+    post, path = "/api/data", tag = "data", security(("bearer" = [])),
+    request_body(content = ItemInput, example = json!({"name": "Groceries", "description": "For the weekend", "data": {"milk": 2, "eggs": 12}})),
     params(("Idempotency-Key" = Option<String>, Header, description = "1..255 characters; executed once per user and key for 24 h. Stored responses count against a per-user cap (`IDEMPOTENCY_MAX_BYTES_PER_USER`, default 10 MiB): past it the oldest are dropped, and a retry with a dropped key runs again")),
     responses(
-        (status = 201, description = "Created; `Location` and `ETag` set", body = ItemDto),
+        (status = 201, description = "Created; `Location` and `ETag` set", body = ItemDto,
+            headers(("ETag" = String), ("Location" = String))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, description = "`QUOTA_EXCEEDED`", body = ErrorBody),
         (status = 409, description = "`IDEMPOTENCY_IN_PROGRESS`", body = ErrorBody),
@@ -67,9 +70,11 @@ pub async fn create_item(
     .await
 }
 
-#[utoipa::path(get, path = "/api/data/{id}", tag = "data", security(("bearer" = [])),
+#[utoipa::path(summary = "Get an item", description = "One of your items, with its `ETag`; `If-None-Match` with the current ETag answers `304`.",
+    get, path = "/api/data/{id}", tag = "data", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("If-None-Match" = Option<String>, Header, description = "The ETag you have: `304` if unchanged")),
-    responses((status = 200, body = ItemDto), (status = 304, description = "Not modified"),
+    responses((status = 200, description = "The item", body = ItemDto, headers(("ETag" = String))),
+        (status = 304, description = "Not modified", headers(("ETag" = String))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, description = "No such item, or not yours", body = ErrorBody)))]
 pub async fn get_item(
@@ -91,10 +96,11 @@ pub async fn get_item(
     Ok(with_etag(StatusCode::OK, item))
 }
 
-#[utoipa::path(put, path = "/api/data/{id}", tag = "data", security(("bearer" = [])),
-    request_body = ItemInput,
+#[utoipa::path(summary = "Replace an item", description = "Full replace of `name`, `description` and `data` (absent ones become null). With `If-Match`, only when the item still has that ETag (`412` otherwise). The version grows by one.",
+    put, path = "/api/data/{id}", tag = "data", security(("bearer" = [])),
+    request_body(content = ItemInput, example = json!({"name": "Groceries", "description": "For the weekend", "data": {"milk": 2, "eggs": 12}})),
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The ETag the item must still have")),
-    responses((status = 200, body = ItemDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, description = "Replaced; the new `ETag` set", body = ItemDto, headers(("ETag" = String))),
         (status = 404, body = ErrorBody), (status = 412, description = "`PRECONDITION_FAILED`", body = ErrorBody),
         (status = 413, body = ErrorBody)))]
 pub async fn replace_item(
@@ -109,7 +115,8 @@ pub async fn replace_item(
     Ok(with_etag(StatusCode::OK, item))
 }
 
-#[utoipa::path(delete, path = "/api/data/{id}", tag = "data", security(("bearer" = [])),
+#[utoipa::path(summary = "Delete an item", description = "Deletes one of your items; a second `DELETE` or a `GET` afterwards is `404`.",
+    delete, path = "/api/data/{id}", tag = "data", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 204, description = "Deleted"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)))]
@@ -124,8 +131,9 @@ pub async fn delete_item(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/data/batch", tag = "data", security(("bearer" = [])),
-    request_body = BatchRequest,
+#[utoipa::path(summary = "Apply a batch of operations", description = "1..100 create, update and delete operations in order. By default in one transaction, all or nothing: a failing operation makes the whole batch fail with that operation's status and its index in `details`. With `atomic=false`, best effort: `200` with each operation's own status. Honours `Idempotency-Key`.",
+    post, path = "/api/data/batch", tag = "data", security(("bearer" = [])),
+    request_body(content = BatchRequest, example = json!({"operations": [{"op": "create", "body": {"name": "Groceries", "data": {"milk": 2}}}, {"op": "create", "body": {"name": "Hardware", "description": "Screws"}}]})),
     params(BatchQuery, ("Idempotency-Key" = Option<String>, Header, description = "1..255 characters; executed once per user and key for 24 h. Stored responses count against a per-user cap (`IDEMPOTENCY_MAX_BYTES_PER_USER`, default 10 MiB): past it the oldest are dropped, and a retry with a dropped key runs again")),
     responses(
         (status = 200, description = "Every operation's result (all succeeded when atomic)", body = BatchResponse),
@@ -157,7 +165,8 @@ pub async fn batch_items(
     .await
 }
 
-#[utoipa::path(get, path = "/api/data/changes", tag = "data", security(("bearer" = [])),
+#[utoipa::path(summary = "Delta sync: changes since a cursor", description = "Every change to your items after `since` (deletions included), in commit order, each item once in its latest state. Pass the answer's `cursor` next time; `hasMore` says to ask again at once. A cursor older than the retention period is `410 SYNC_EXPIRED`: do a full resync.",
+    get, path = "/api/data/changes", tag = "data", security(("bearer" = [])),
     params(ChangesQuery),
     responses((status = 200, body = ChangesPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 410, description = "`SYNC_EXPIRED`: do a full sync", body = ErrorBody)))]

@@ -65,6 +65,7 @@ pub struct JobDto {
     /// Attempts allowed in all.
     pub max_attempts: i64,
     /// The error of the last failed attempt.
+    #[schema(required = true)]
     pub last_error: Option<String>,
     /// When it runs (next), or ran.
     pub run_at: DateTime<Utc>,
@@ -120,15 +121,18 @@ pub struct ListJobsQuery {
     /// Only jobs of this type (`user:registered`, `cron:purge_expired`).
     #[serde(rename = "type")]
     #[garde(inner(length(chars, min = 1, max = 100), custom(printable)))]
-    #[param(rename = "type")]
+    #[param(min_length = 1, max_length = 100, rename = "type")]
     pub job_type: Option<String>,
     /// 1..100, default 20.
     #[garde(inner(range(min = 1, max = 100)))]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// >= 0; gives `total`. Exclusive with `cursor`.
     #[garde(inner(range(min = 0)))]
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     /// `nextCursor` of the previous page.
     #[garde(inner(length(max = 2048)))]
+    #[param(max_length = 2048, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }

@@ -47,7 +47,8 @@ pub async fn list_jobs(
 }
 
 /// Get a job
-#[utoipa::path(get, path = "/api/admin/jobs/{id}", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(description = "One background job with its payload summary, attempts and last error. Administrators only.",
+    get, path = "/api/admin/jobs/{id}", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "The job's id (a ULID)", min_length = 26, max_length = 26)),
     responses((status = 200, body = JobDetailDto), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, description = "Not an administrator", body = ErrorBody),

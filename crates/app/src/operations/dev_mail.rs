@@ -62,7 +62,7 @@ pub fn add_route(router: OpenApiRouter<AppState>, app: &AppState) -> OpenApiRout
     }
 }
 
-#[utoipa::path(get, path = "/dev/mail", tag = "operations",
+#[utoipa::path(get, path = "/dev/mail", tag = "operations", summary = "Development mail log",
     description = "Development only (`APP_ENV=development` with `MAIL_TRANSPORT=log`): the \
                    last messages the log transport would have sent. The route does not exist \
                    otherwise.",

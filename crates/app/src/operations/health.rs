@@ -87,7 +87,8 @@ fn no_store(status: StatusCode, body: impl Serialize) -> Response {
     response
 }
 
-#[utoipa::path(get, path = "/health", tag = "operations",
+#[utoipa::path(summary = "Health", description = "The state of the server and its dependencies: `200` when the database answers, `503` when it does not.",
+    get, path = "/health", tag = "operations",
     responses(
         (status = 200, description = "The database answers", body = HealthReport),
         (status = 503, description = "The database does not answer", body = HealthReport),
@@ -145,7 +146,8 @@ pub async fn health(State(app): State<AppState>) -> Response {
     no_store(code, report)
 }
 
-#[utoipa::path(get, path = "/health/live", tag = "operations",
+#[utoipa::path(summary = "Liveness probe", description = "`200` while the process runs; touches nothing else.",
+    get, path = "/health/live", tag = "operations",
     responses((status = 200, description = "The process runs", body = ProbeReport)))]
 pub async fn live() -> Response {
     no_store(
@@ -158,7 +160,8 @@ pub async fn live() -> Response {
     )
 }
 
-#[utoipa::path(get, path = "/health/ready", tag = "operations",
+#[utoipa::path(summary = "Readiness probe", description = "`200` when the server can serve (database reachable, migrations applied), else `503`.",
+    get, path = "/health/ready", tag = "operations",
     responses(
         (status = 200, description = "Database reachable and migrations applied", body = ProbeReport),
         (status = 503, description = "Not ready to serve: the database is unreachable, \

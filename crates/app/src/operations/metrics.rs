@@ -10,7 +10,7 @@ use crate::http::middleware::request_context;
 use crate::platform::{db, metrics};
 use crate::state::AppState;
 
-#[utoipa::path(get, path = "/metrics", tag = "operations",
+#[utoipa::path(summary = "Prometheus metrics", get, path = "/metrics", tag = "operations",
     description = "On the main port unless `METRICS_ADDR` is set; then only on that address, \
                    and the main port answers 404.",
     security((), ("bearer" = [])),

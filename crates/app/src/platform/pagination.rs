@@ -93,9 +93,12 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub limit: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub offset: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub total: Option<u64>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

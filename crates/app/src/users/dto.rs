@@ -16,7 +16,7 @@ pub struct UserDto {
     pub id: Uuid,
     #[schema(example = "ada@example.com")]
     pub email: String,
-    #[schema(example = "Ada")]
+    #[schema(required = true, example = "Ada")]
     pub name: Option<String>,
     pub role: Role,
     pub email_verified: bool,
@@ -99,14 +99,18 @@ pub struct DeleteMeRequest {
 pub struct ListUsersQuery {
     /// 1..100, default 20.
     #[garde(inner(range(min = 1, max = 100)))]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// >= 0; gives `total`. Exclusive with `cursor`.
     #[garde(inner(range(min = 0)))]
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     /// `nextCursor` of the previous page.
     #[garde(inner(length(max = 2048)))]
+    #[param(max_length = 2048, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
     /// Case-insensitive substring of email or name.
     #[garde(inner(length(chars, max = 200), custom(printable)))]
+    #[param(max_length = 200)]
     pub q: Option<String>,
 }

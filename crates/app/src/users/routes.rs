@@ -16,7 +16,8 @@ use crate::http::public_base::PublicBase;
 use crate::platform::pagination::Page;
 use crate::state::AppState;
 
-#[utoipa::path(get, path = "/api/users/me", tag = "users", security(("bearer" = [])),
+#[utoipa::path(summary = "Get your profile", description = "The user the access token belongs to.",
+    get, path = "/api/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserDto), (status = 401, body = ErrorBody)))]
 pub async fn get_me(State(app): State<AppState>, user: AuthUser) -> ApiResult<Json<UserDto>> {
     Ok(Json(service::get(&app, user.user_id).await?))
@@ -30,7 +31,7 @@ pub async fn get_me(State(app): State<AppState>, user: AuthUser) -> ApiResult<Js
 /// mails a verification link to the new address and a notice to the old one, ends every other
 /// session of the account, and invalidates reset and verification links mailed before.
 #[utoipa::path(put, path = "/api/users/me", tag = "users", security(("bearer" = [])),
-    request_body = UpdateMeRequest,
+    request_body(content = UpdateMeRequest, example = json!({"name": "Ada Lovelace"})),
     responses((status = 200, body = UserDto),
         (status = 400, description = "Invalid input, or `currentPassword` missing for an email change", body = ErrorBody),
         (status = 401, description = "`UNAUTHORIZED`, or `INVALID_CREDENTIALS`: wrong `currentPassword`", body = ErrorBody),
@@ -46,8 +47,9 @@ pub async fn update_me(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/users/me", tag = "users", security(("bearer" = [])),
-    request_body = DeleteMeRequest,
+#[utoipa::path(summary = "Delete your account", description = "Needs your password. Deletes the account and everything it owns: items, files, devices, sessions.",
+    delete, path = "/api/users/me", tag = "users", security(("bearer" = [])),
+    request_body(content = DeleteMeRequest, example = json!({"password": "Quince-Lantern-Meadow-37"})),
     responses((status = 204, description = "The account and everything it owns are deleted"),
         (status = 400, body = ErrorBody),
         (status = 401, description = "`INVALID_CREDENTIALS`: wrong password", body = ErrorBody)))]
@@ -60,8 +62,10 @@ pub async fn delete_me(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/users/me/export", tag = "users", security(("bearer" = [])),
-    responses((status = 200, description = "A download (`Content-Disposition: attachment`)", body = Export),
+#[utoipa::path(summary = "Export your data", description = "Everything you own (profile, items, file metadata with signed links, sessions) as one JSON download (`Content-Disposition: attachment`).",
+    get, path = "/api/users/me/export", tag = "users", security(("bearer" = [])),
+    responses((status = 200, description = "A download (`Content-Disposition: attachment`)", body = Export,
+        headers(("Content-Disposition" = String))),
         (status = 401, body = ErrorBody)))]
 pub async fn export_me(
     State(app): State<AppState>,
@@ -79,7 +83,8 @@ pub async fn export_me(
     Ok(response)
 }
 
-#[utoipa::path(get, path = "/api/users/{id}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(summary = "Get a user", description = "Administrators only: any user by id.",
+    get, path = "/api/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses((status = 200, body = UserDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, description = "Not an administrator", body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -92,7 +97,8 @@ pub async fn get_user(
     Ok(Json(service::get(&app, id).await?))
 }
 
-#[utoipa::path(get, path = "/api/users", tag = "users", security(("bearer" = [])),
+#[utoipa::path(summary = "List users", description = "Administrators only: a page of users, filtered by `q` (a substring of the email or name).",
+    get, path = "/api/users", tag = "users", security(("bearer" = [])),
     params(ListUsersQuery),
     responses((status = 200, body = Page<UserDto>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, description = "Not an administrator", body = ErrorBody)))]

@@ -61,6 +61,7 @@ mod metrics;
 mod notifications_inbox;
 mod notifications_push;
 mod openapi;
+mod openapi_contract;
 mod operations;
 mod outage;
 mod push_apns;

@@ -10,59 +10,59 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     ("get", "/metrics", "metrics"),
     ("post", "/api/auth/register", "register"),
     ("post", "/api/auth/login", "login"),
-    ("post", "/api/auth/refresh", "refresh_token"),
+    ("post", "/api/auth/refresh", "refreshToken"),
     ("post", "/api/auth/logout", "logout"),
-    ("post", "/api/auth/logout-all", "logout_all"),
-    ("post", "/api/auth/reset-password", "request_password_reset"),
+    ("post", "/api/auth/logout-all", "logoutAll"),
+    ("post", "/api/auth/reset-password", "requestPasswordReset"),
     (
         "post",
         "/api/auth/reset-password/confirm",
-        "confirm_password_reset",
+        "confirmPasswordReset",
     ),
-    ("post", "/api/auth/change-password", "change_password"),
-    ("post", "/api/auth/verify-email", "verify_email"),
+    ("post", "/api/auth/change-password", "changePassword"),
+    ("post", "/api/auth/verify-email", "verifyEmail"),
     (
         "post",
         "/api/auth/verify-email/resend",
-        "resend_verification_email",
+        "resendVerificationEmail",
     ),
-    ("get", "/api/auth/sessions", "list_sessions"),
-    ("delete", "/api/auth/sessions/{id}", "revoke_session"),
-    ("get", "/api/users/me", "get_me"),
-    ("put", "/api/users/me", "update_me"),
-    ("delete", "/api/users/me", "delete_me"),
-    ("get", "/api/users/me/export", "export_me"),
-    ("get", "/api/users/{id}", "get_user"),
-    ("get", "/api/users", "list_users"),
-    ("get", "/api/admin/jobs", "list_jobs"),
-    ("get", "/api/admin/jobs/{id}", "get_job"),
-    ("delete", "/api/admin/jobs/{id}", "delete_job"),
-    ("post", "/api/admin/jobs/{id}/retry", "retry_job"),
-    ("get", "/api/data", "list_items"),
-    ("post", "/api/data", "create_item"),
-    ("get", "/api/data/{id}", "get_item"),
-    ("put", "/api/data/{id}", "replace_item"),
-    ("delete", "/api/data/{id}", "delete_item"),
-    ("post", "/api/data/batch", "batch_items"),
-    ("get", "/api/data/changes", "list_changes"),
-    ("post", "/api/files", "upload_file"),
-    ("get", "/api/files", "list_files"),
-    ("get", "/api/files/{id}", "get_file"),
-    ("delete", "/api/files/{id}", "delete_file"),
-    ("get", "/api/files/{id}/content", "download_file"),
-    ("post", "/api/files/{id}/url", "create_file_url"),
-    ("get", "/api/files/signed/{token}", "download_signed"),
-    ("post", "/api/devices", "register_device"),
-    ("get", "/api/devices", "list_devices"),
-    ("delete", "/api/devices/{id}", "delete_device"),
-    ("get", "/api/push/vapid-public-key", "get_vapid_public_key"),
-    ("get", "/api/notifications", "list_notifications"),
-    ("post", "/api/notifications", "send_notification"),
-    ("post", "/api/notifications/{id}/read", "read_notification"),
+    ("get", "/api/auth/sessions", "listSessions"),
+    ("delete", "/api/auth/sessions/{id}", "revokeSession"),
+    ("get", "/api/users/me", "getMe"),
+    ("put", "/api/users/me", "updateMe"),
+    ("delete", "/api/users/me", "deleteMe"),
+    ("get", "/api/users/me/export", "exportMe"),
+    ("get", "/api/users/{id}", "getUser"),
+    ("get", "/api/users", "listUsers"),
+    ("get", "/api/admin/jobs", "listJobs"),
+    ("get", "/api/admin/jobs/{id}", "getJob"),
+    ("delete", "/api/admin/jobs/{id}", "deleteJob"),
+    ("post", "/api/admin/jobs/{id}/retry", "retryJob"),
+    ("get", "/api/data", "listItems"),
+    ("post", "/api/data", "createItem"),
+    ("get", "/api/data/{id}", "getItem"),
+    ("put", "/api/data/{id}", "replaceItem"),
+    ("delete", "/api/data/{id}", "deleteItem"),
+    ("post", "/api/data/batch", "batchItems"),
+    ("get", "/api/data/changes", "listChanges"),
+    ("post", "/api/files", "uploadFile"),
+    ("get", "/api/files", "listFiles"),
+    ("get", "/api/files/{id}", "getFile"),
+    ("delete", "/api/files/{id}", "deleteFile"),
+    ("get", "/api/files/{id}/content", "downloadFile"),
+    ("post", "/api/files/{id}/url", "createFileUrl"),
+    ("get", "/api/files/signed/{token}", "downloadSigned"),
+    ("post", "/api/devices", "registerDevice"),
+    ("get", "/api/devices", "listDevices"),
+    ("delete", "/api/devices/{id}", "deleteDevice"),
+    ("get", "/api/push/vapid-public-key", "getVapidPublicKey"),
+    ("get", "/api/notifications", "listNotifications"),
+    ("post", "/api/notifications", "sendNotification"),
+    ("post", "/api/notifications/{id}/read", "readNotification"),
     (
         "post",
         "/api/notifications/read-all",
-        "read_all_notifications",
+        "readAllNotifications",
     ),
 ];
 
@@ -107,8 +107,8 @@ async fn the_document_is_openapi_3_1_and_lists_every_operation() {
         "ErrorCode",
         "FieldError",
         "TokenResponse",
-        "UserDto",
-        "ItemDto",
+        "User",
+        "Item",
         "HealthReport",
     ] {
         assert!(schemas[name].is_object(), "schema {name}");
@@ -159,37 +159,51 @@ async fn the_files_operations_document_their_bodies_statuses_and_headers() {
     assert_eq!(
         statuses(&doc, "post", "/api/files"),
         [
-            "201", "400", "401", "403", "409", "413", "415", "422", "504"
+            "201", "400", "401", "403", "409", "413", "414", "415", "422", "426", "429", "431",
+            "500", "503", "504"
         ]
     );
     assert_eq!(
         statuses(&doc, "get", "/api/files/{id}/content"),
-        ["200", "206", "304", "400", "401", "404", "416"]
+        [
+            "200", "206", "304", "400", "401", "404", "414", "416", "426", "429", "431", "500",
+            "503"
+        ]
     );
     assert_eq!(
         statuses(&doc, "get", "/api/files/signed/{token}"),
-        ["200", "206", "304", "403", "404", "416"]
+        [
+            "200", "206", "304", "400", "403", "404", "414", "416", "426", "429", "431", "500",
+            "503"
+        ]
     );
     assert_eq!(
         statuses(&doc, "post", "/api/files/{id}/url"),
-        ["200", "400", "401", "404"]
+        [
+            "200", "400", "401", "404", "414", "426", "429", "431", "500", "503"
+        ]
     );
     assert_eq!(
         statuses(&doc, "delete", "/api/files/{id}"),
-        ["204", "400", "401", "404"]
+        [
+            "204", "400", "401", "404", "414", "426", "429", "431", "500", "503"
+        ]
     );
     let download = header_params(&doc, "get", "/api/files/{id}/content");
     for header in ["Range", "If-Range", "If-None-Match"] {
         assert!(download.contains(&header.to_owned()), "{download:?}");
     }
     assert_eq!(
-        header_params(&doc, "post", "/api/files"),
-        ["Idempotency-Key"]
+        upload["parameters"][0]["$ref"],
+        "#/components/parameters/IdempotencyKey"
     );
     // The signed route is the one without a bearer requirement.
-    assert!(doc["paths"]["/api/files/signed/{token}"]["get"]["security"].is_null());
+    assert_eq!(
+        doc["paths"]["/api/files/signed/{token}"]["get"]["security"],
+        serde_json::json!([])
+    );
     assert!(doc["paths"]["/api/files/{id}/content"]["get"]["security"].is_array());
-    for name in ["FileDto", "FileUrlDto", "ExportedFile"] {
+    for name in ["FileInfo", "FileUrl", "ExportedFile", "ItemPage", "Session"] {
         assert!(
             doc["components"]["schemas"][name].is_object(),
             "schema {name}"

@@ -101,9 +101,11 @@ async fn respond(app: &AppState, content: Content, request: &HeaderMap) -> ApiRe
         ("If-Range" = Option<String>, Header, description = "The ETag the range is of: when it is not the current one, the whole file is sent"),
         ("If-None-Match" = Option<String>, Header, description = "The ETag you have: `304` if unchanged")),
     responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 206, description = "The requested range; `Content-Range` set", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 304, description = "Not modified"),
+        (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>,
+            headers(("ETag" = String), ("Accept-Ranges" = String), ("Content-Disposition" = String))),
+        (status = 206, description = "The requested range; `Content-Range` set", content_type = "application/octet-stream", body = Vec<u8>,
+            headers(("ETag" = String), ("Accept-Ranges" = String), ("Content-Disposition" = String), ("Content-Range" = String))),
+        (status = 304, description = "Not modified", headers(("ETag" = String))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, description = "No such file, or not yours", body = ErrorBody),
         (status = 416, description = "`RANGE_NOT_SATISFIABLE`; `Content-Range: bytes */size`", body = ErrorBody)))]
@@ -126,9 +128,11 @@ pub async fn download_file(
         ("Range" = Option<String>, Header), ("If-Range" = Option<String>, Header),
         ("If-None-Match" = Option<String>, Header)),
     responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 304, description = "Not modified"),
+        (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>,
+            headers(("ETag" = String), ("Accept-Ranges" = String), ("Content-Disposition" = String))),
+        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Vec<u8>,
+            headers(("ETag" = String), ("Accept-Ranges" = String), ("Content-Disposition" = String), ("Content-Range" = String))),
+        (status = 304, description = "Not modified", headers(("ETag" = String))),
         (status = 403, description = "`FORBIDDEN`: the link was altered or has expired", body = ErrorBody),
         (status = 404, description = "The file was deleted", body = ErrorBody),
         (status = 416, description = "`RANGE_NOT_SATISFIABLE`", body = ErrorBody)))]

@@ -35,7 +35,8 @@ use crate::state::AppState;
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     params(("Idempotency-Key" = Option<String>, Header, description = "1..255 characters; executed once per user and key for 24 h")),
     responses(
-        (status = 201, description = "Stored; `Location` set. `status` is `processing` until the background job has checked it (and made an image's thumbnail)", body = FileDto),
+        (status = 201, description = "Stored; `Location` set. `status` is `processing` until the background job has checked it (and made an image's thumbnail)", body = FileDto,
+            headers(("Location" = String))),
         (status = 400, description = "No `file` part, several, another part, or a malformed body", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "`QUOTA_EXCEEDED`: over `MAX_STORAGE_BYTES_PER_USER`", body = ErrorBody),
@@ -80,7 +81,8 @@ pub async fn upload_file(
     answer
 }
 
-#[utoipa::path(get, path = "/api/files", tag = "files", security(("bearer" = [])),
+#[utoipa::path(summary = "List your files", description = "A page of your files, newest first.",
+    get, path = "/api/files", tag = "files", security(("bearer" = [])),
     params(ListFilesQuery),
     responses((status = 200, description = "Your files, newest first", body = Page<FileDto>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
@@ -93,7 +95,8 @@ pub async fn list_files(
     Ok(Json(service::list(&app, user.user_id, query, &base).await?))
 }
 
-#[utoipa::path(get, path = "/api/files/{id}", tag = "files", security(("bearer" = [])),
+#[utoipa::path(summary = "Get a file's metadata", description = "One of your files: name, sniffed type, size, checksum and processing status.",
+    get, path = "/api/files/{id}", tag = "files", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses((status = 200, body = FileDto), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),

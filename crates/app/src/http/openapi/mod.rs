@@ -7,6 +7,10 @@ use axum::response::{Html, IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+pub mod components;
+pub mod contract;
+mod schemas;
+
 use super::error::ErrorBody;
 use crate::platform::error::{ErrorCode, FieldError};
 
@@ -16,7 +20,7 @@ use crate::platform::error::{ErrorCode, FieldError};
         title = "aios-server",
         description = "The backend REST API for mobile apps: auth and sessions, users, per-user \
                        data with offline sync, files. Errors always have the `ErrorBody` shape.",
-        license(name = "MIT"),
+        license(name = "MIT", identifier = "MIT"),
     ),
     components(schemas(ErrorBody, ErrorCode, FieldError)),
     modifiers(&BearerAuth),
@@ -56,6 +60,7 @@ const DOCS_HTML: &str = r#"<!doctype html>
     <title>aios-server API reference</title>
     <meta charset="utf-8" />
     <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <link rel="icon" href="/docs/favicon.svg" type="image/svg+xml" />
   </head>
   <body>
     <div id="app"></div>
@@ -66,13 +71,40 @@ const DOCS_HTML: &str = r#"<!doctype html>
 "#;
 
 /// Kept out of the HTML so the page runs under a CSP without `'unsafe-inline'` scripts.
+/// Configured for a self-hosted API: no hosted-product chrome (developer tools bar with its
+/// "Deploy" advert, "Ask AI" agent, MCP and SDK buttons), no telemetry, no fonts from a CDN,
+/// the sidebar by operation summary. Requests only ever go to this origin.
 const DOCS_INIT_JS: &str = r#"Scalar.createApiReference('#app', {
   url: '/api/openapi.json',
   withDefaultFonts: false,
   hideClientButton: true,
-  telemetry: false
+  showDeveloperTools: 'never',
+  agent: { disabled: true },
+  mcp: { disabled: true },
+  telemetry: false,
+  operationTitleSource: 'summary',
+  defaultOpenAllTags: true,
+  documentDownloadType: 'json',
+  favicon: '/docs/favicon.svg'
 });
 "#;
+
+const FAVICON_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1f6feb"/><path d="M9 23l7-14 7 14M12 18h8" stroke="#fff" stroke-width="3" fill="none" stroke-linecap="round" stroke-linejoin="round"/></svg>
+"##;
+
+pub async fn docs_favicon() -> Response {
+    let mut response = FAVICON_SVG.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("image/svg+xml"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    response
+}
 
 pub async fn docs_page() -> Html<&'static str> {
     Html(DOCS_HTML)
