@@ -48,6 +48,8 @@ pub struct AppState {
     pub push: Arc<Push>,
     /// Wakes the in-process outbox relay right after a commit that stored an event.
     pub outbox_signal: Arc<Notify>,
+    /// Reports unexpected errors to Sentry when `SENTRY_DSN` is set.
+    pub error_tracker: crate::platform::error_tracking::ErrorTracker,
 }
 
 /// Replacements for the production wiring, used by tests and embedders.
@@ -106,6 +108,7 @@ impl AppState {
             file_link_key: secrets::derive_key(&secret, secrets::FILE_LINK_SIGNING),
             storage: Arc::new(Storage::open(&config.files.storage)?),
             outbox_signal: Arc::new(Notify::new()),
+            error_tracker: crate::platform::error_tracking::ErrorTracker::from_config(&config),
             breakers,
             push,
             jobs: db::job_store(&config)?,

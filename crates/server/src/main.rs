@@ -2,6 +2,14 @@
 
 mod commands;
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +45,18 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Write a backup of the embedded SQLite database (a consistent snapshot, taken while the
+    /// server runs) and of the uploads on local disk into the new directory PATH.
+    Backup {
+        /// A directory that does not exist yet.
+        path: std::path::PathBuf,
+    },
+    /// Restore a backup into DATA_DIR and the upload directory. Refused while a server, worker
+    /// or backup runs on DATA_DIR.
+    Restore {
+        /// A directory written by `aios-server backup`.
+        path: std::path::PathBuf,
     },
     /// Push notifications: VAPID keys, and a test notification through a provider.
     Push {
@@ -135,6 +155,8 @@ fn main() -> ExitCode {
             Command::Serve => commands::serve(config).await,
             Command::Worker => commands::worker(config).await,
             Command::Migrate => commands::migrate(config).await,
+            Command::Backup { path } => commands::backup(config, path).await,
+            Command::Restore { path } => commands::restore(config, path).await,
             Command::Db { command } => match command {
                 DbCommand::Check => commands::db_check(config).await,
                 DbCommand::Reset { yes } => commands::db_reset(config, yes).await,

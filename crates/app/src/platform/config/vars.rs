@@ -196,6 +196,8 @@ impl Vars {
         let shutdown_timeout = self.secs("SHUTDOWN_TIMEOUT_SECS", 30, 1, 3600);
         let connections = self.connections();
         let push = self.push(production);
+        let backup = self.backup(&data_dir, database.url.is_some());
+        let error_tracking = self.error_tracking(app_env);
         Config {
             app_env,
             host,
@@ -223,6 +225,8 @@ impl Vars {
             shutdown_timeout,
             connections,
             push,
+            backup,
+            error_tracking,
         }
     }
 }
