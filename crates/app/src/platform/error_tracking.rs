@@ -108,7 +108,10 @@ impl ErrorTracker {
         options.before_send = Some(Arc::new(scrub));
         options.shutdown_timeout = Duration::from_secs(2);
         Self {
-            client: Some(Arc::new(sentry::Client::with_options(options))),
+            // The defaults add the transport (reqwest) and, integrations being off, nothing else.
+            client: Some(Arc::new(sentry::Client::with_options(
+                sentry::apply_defaults(options),
+            ))),
         }
     }
 

@@ -145,7 +145,10 @@ async fn a_panicking_handler_is_reported_with_request_id_route_and_release_and_n
     let request_id = response.header("x-request-id").unwrap().to_owned();
 
     let envelope = sink.wait_for(&request_id).await;
-    assert!(envelope.contains("/test/accounts/{id}/explode"), "{envelope}");
+    assert!(
+        envelope.contains("/test/accounts/{id}/explode"),
+        "{envelope}"
+    );
     assert!(envelope.contains("boom in the handler"), "{envelope}");
     assert!(
         envelope.contains(&format!("aios-server@{}", env!("CARGO_PKG_VERSION"))),
@@ -169,9 +172,9 @@ struct FailsForGood;
 #[async_trait::async_trait]
 impl EventHandler<Doomed> for FailsForGood {
     async fn handle(&self, _: &AppState, _: Doomed, _: Delivery) -> Result<(), JobError> {
-        Err(JobError::Permanent(
-            format!("mail to {EMAIL} refused by 10.9.8.7:25").into(),
-        ))
+        Err(JobError::Permanent(format!(
+            "mail to {EMAIL} refused by 10.9.8.7:25"
+        )))
     }
 
     fn spec(&self) -> JobSpec {
@@ -194,7 +197,9 @@ async fn a_dead_job_is_reported_with_its_type_and_the_addresses_in_its_error_mas
         .spawn()
         .await;
     let txn = db::begin_write(&app.state.db).await.unwrap();
-    outbox::enqueue(&txn, &Doomed { label: "x".into() }).await.unwrap();
+    outbox::enqueue(&txn, &Doomed { label: "x".into() })
+        .await
+        .unwrap();
     txn.commit().await.unwrap();
     app.state.wake_outbox_relay();
 

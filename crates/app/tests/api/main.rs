@@ -26,6 +26,7 @@ mod auth_support;
 mod auth_tokens;
 mod config_docs;
 mod connections;
+mod error_tracking;
 mod errors;
 mod files_download;
 mod files_lifecycle;
