@@ -2,13 +2,9 @@
 
 mod commands;
 
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-#[cfg(feature = "jemalloc")]
-#[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+// The global allocator is the system's (glibc malloc): measured against mimalloc and jemalloc
+// with bench/login_memory.sh, it settles lowest once password hashing reuses its memory
+// (docs/performance.md, ADR 0013).
 
 use std::process::ExitCode;
 
