@@ -16,6 +16,7 @@
 //! - `http::openapi`: `/api/openapi.json`, `/docs`
 //! - `operations::dev_mail`: `/dev/mail`, in development with the log mail transport only
 
+use crate::platform::error_tracking::ErrorTracker;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -130,6 +131,7 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
     // Installs the metrics recorder before the first request is counted.
     crate::platform::metrics::handle();
     let config = state.config.clone();
+    let errors = state.error_tracker.clone();
     let limiter = middleware::from_fn_with_state(state.clone(), rate_limit::rate_limit);
     let identify = middleware::from_fn_with_state(state.clone(), identify::identify);
     let draining = state.draining.clone();
@@ -181,20 +183,21 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
     if let Some(cors) = cors::layer(&config.http.cors_origins) {
         router = router.layer(cors);
     }
-    with_outer_layers(router, &config)
+    with_outer_layers(router, &config, errors)
 }
 
 /// The router of the `METRICS_ADDR` listener: `/metrics` and nothing else.
 pub fn metrics_listener(state: AppState) -> Router {
     crate::platform::metrics::handle();
     let config = state.config.clone();
+    let errors = state.error_tracker.clone();
     let routes = Router::new()
         .route("/metrics", get(metrics::metrics_listener))
         .fallback(request_context::not_found_fallback)
         .method_not_allowed_fallback(request_context::method_not_allowed_fallback)
         .with_state(state)
         .layer(middleware::from_fn(http_limits::limit_request_head));
-    with_outer_layers(routes, &config)
+    with_outer_layers(routes, &config, errors)
 }
 
 /// Downloads that serve byte ranges are sent as stored: compressing them would break their
@@ -209,7 +212,7 @@ fn not_byte_ranges(
 }
 
 /// Request context and security headers, around everything either listener answers.
-fn with_outer_layers(router: Router, config: &Config) -> Router {
+fn with_outer_layers(router: Router, config: &Config, errors: ErrorTracker) -> Router {
     router
         .layer(middleware::from_fn_with_state(
             SecurityHeadersConfig {
@@ -225,6 +228,7 @@ fn with_outer_layers(router: Router, config: &Config) -> Router {
                     route: "/api/files",
                     timeout: config.files.upload_timeout,
                 }]),
+                errors,
             },
             request_context::request_context,
         ))

@@ -52,6 +52,8 @@ pub struct AppState {
     /// Set once the process has been asked to stop: `/health/ready` answers 503 from then on,
     /// while requests are still served for `SHUTDOWN_GRACE_SECS`.
     pub draining: Arc<AtomicBool>,
+    /// Reports unexpected errors to Sentry when `SENTRY_DSN` is set.
+    pub error_tracker: crate::platform::error_tracking::ErrorTracker,
 }
 
 /// Replacements for the production wiring, used by tests and embedders.
@@ -111,6 +113,7 @@ impl AppState {
             storage: Arc::new(Storage::open(&config.files.storage)?),
             outbox_signal: Arc::new(Notify::new()),
             draining: Arc::new(AtomicBool::new(false)),
+            error_tracker: crate::platform::error_tracking::ErrorTracker::from_config(&config),
             breakers,
             push,
             jobs: db::job_store(&config)?,

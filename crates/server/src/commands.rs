@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use aios_app::platform::breaker::Breakers;
 use aios_app::platform::push::credentials::VapidKeys;
 use aios_app::platform::push::{DeviceToken, Push, PushError, PushMessage, PushService};
-use aios_app::platform::{db, shutdown, telemetry};
+use aios_app::platform::{backup, db, shutdown, telemetry};
 use aios_app::{AppState, Config, Overrides, Server};
 use anyhow::Context as _;
 use secrecy::ExposeSecret as _;
@@ -17,20 +17,26 @@ fn say(line: impl std::fmt::Display) {
 
 pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     telemetry::init(&config);
+    let _lock = lock_data_dir(&config)?;
     let state = AppState::build(config, Overrides::default()).await?;
     aios_app::users::admin::bootstrap(&state).await?;
+    let errors = state.error_tracker.clone();
     let server = Server::bind(state).await?;
     let addr = server.local_addr()?;
     tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "aios-server listening on http://{addr}");
     if let Some(addr) = server.metrics_addr()? {
         tracing::info!(%addr, "metrics on http://{addr}/metrics");
     }
-    server.run(shutdown::signal()).await?;
+    let served = server.run(shutdown::signal()).await;
+    // Whatever was reported last (the error that stops us, say) leaves before the process does.
+    errors.flush(std::time::Duration::from_secs(2));
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn worker(config: Config) -> anyhow::Result<ExitCode> {
     telemetry::init(&config);
+    let _lock = lock_data_dir(&config)?;
     let grace = config.shutdown_timeout;
     let state = AppState::build(config, Overrides::default()).await?;
     let metrics = aios_app::server::MetricsServer::start(&state).await?;
@@ -44,6 +50,7 @@ pub async fn worker(config: Config) -> anyhow::Result<ExitCode> {
     if let Some(metrics) = metrics {
         metrics.stop().await;
     }
+    state.error_tracker.flush(std::time::Duration::from_secs(2));
     state.db.close().await;
     tracing::info!("worker stopped");
     Ok(ExitCode::SUCCESS)
@@ -265,4 +272,56 @@ pub async fn push_test(
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// Held by `serve`, `worker` and `backup` on SQLite, so that `restore` can tell they run.
+fn lock_data_dir(config: &Config) -> anyhow::Result<Option<backup::lock::DataDirLock>> {
+    if config.database_url_is_postgres() {
+        return Ok(None);
+    }
+    backup::lock::DataDirLock::shared(&config.data_dir).map(Some)
+}
+
+pub async fn backup(config: Config, dest: std::path::PathBuf) -> anyhow::Result<ExitCode> {
+    if config.database_url_is_postgres() {
+        eprintln!("aios-server: {}", backup::POSTGRES_ROUTE);
+        return Ok(ExitCode::from(2));
+    }
+    telemetry::init(&config);
+    let _lock = lock_data_dir(&config)?;
+    let database = db::connect(&config).await?;
+    let manifest = backup::create(&database, &config, &dest).await;
+    database.close().await;
+    let manifest = manifest?;
+    say(format!(
+        "backup written to {}: database {} bytes, {}",
+        dest.display(),
+        manifest.database.bytes,
+        match &manifest.files {
+            Some(files) => format!("{} files ({} bytes)", files.count, files.bytes),
+            None => "no files (S3 storage: keep them with bucket versioning)".to_owned(),
+        }
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn restore(config: Config, src: std::path::PathBuf) -> anyhow::Result<ExitCode> {
+    if config.database_url_is_postgres() {
+        eprintln!("aios-server: {}", backup::POSTGRES_ROUTE);
+        return Ok(ExitCode::from(2));
+    }
+    telemetry::init(&config);
+    let data_dir = config.data_dir.clone();
+    let manifest = tokio::task::spawn_blocking(move || backup::restore(&config, &src)).await??;
+    say(format!(
+        "restored the backup of {} into {}: database {} bytes{}",
+        manifest.created_at,
+        data_dir.display(),
+        manifest.database.bytes,
+        manifest
+            .files
+            .map(|f| format!(", {} files", f.count))
+            .unwrap_or_default()
+    ));
+    Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,10 @@
 
 mod commands;
 
+// The global allocator is the system's (glibc malloc): measured against mimalloc and jemalloc
+// with bench/login_memory.sh, it settles lowest once password hashing reuses its memory
+// (docs/performance.md, ADR 0013).
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +45,18 @@ enum Command {
     /// Print the OpenAPI 3.1 document (what `/api/openapi.json` serves, with `servers` relative
     /// to where it is read). Needs no configuration, database or network.
     Openapi,
+    /// Write a backup of the embedded SQLite database (a consistent snapshot, taken while the
+    /// server runs) and of the uploads on local disk into the new directory PATH.
+    Backup {
+        /// A directory that does not exist yet.
+        path: std::path::PathBuf,
+    },
+    /// Restore a backup into DATA_DIR and the upload directory. Refused while a server, worker
+    /// or backup runs on DATA_DIR.
+    Restore {
+        /// A directory written by `aios-server backup`.
+        path: std::path::PathBuf,
+    },
     /// Push notifications: VAPID keys, and a test notification through a provider.
     Push {
         #[command(subcommand)]
@@ -141,6 +157,8 @@ fn main() -> ExitCode {
             Command::Serve => commands::serve(config).await,
             Command::Worker => commands::worker(config).await,
             Command::Migrate => commands::migrate(config).await,
+            Command::Backup { path } => commands::backup(config, path).await,
+            Command::Restore { path } => commands::restore(config, path).await,
             Command::Db { command } => match command {
                 DbCommand::Check => commands::db_check(config).await,
                 DbCommand::Reset { yes } => commands::db_reset(config, yes).await,

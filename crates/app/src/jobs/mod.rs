@@ -1,6 +1,7 @@
 //! Background jobs: which handler each outbox event goes to, the scheduled maintenance tasks,
 //! and the admin API over the job queues (`/api/admin/jobs`). Each job is idempotent (delivery is at least once) and takes ids, not whole objects.
 
+mod backup;
 pub mod dto;
 pub mod error;
 mod maintenance;
@@ -23,6 +24,7 @@ use crate::platform::jobs::schedule::ScheduledTask;
 use crate::users::events::UserEmailChanged;
 use crate::users::jobs::SendEmailChangedNotice;
 
+pub use backup::ScheduledBackup;
 pub use maintenance::PurgeExpired;
 
 /// Every event type the features raise has an entry here, so none piles up pending.
@@ -45,5 +47,6 @@ pub fn scheduled_tasks() -> Vec<Arc<dyn ScheduledTask>> {
         Arc::new(PurgeExpired),
         Arc::new(PurgeTombstones),
         Arc::new(SweepOrphanedFiles),
+        Arc::new(ScheduledBackup),
     ]
 }

@@ -3,6 +3,7 @@
 //! jobs, telemetry.
 //! Nothing here uses axum or any feature module: the HTTP edge is `http/`.
 
+pub mod backup;
 pub mod breaker;
 pub mod cache;
 pub mod clock;
@@ -10,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod entropy;
 pub mod error;
+pub mod error_tracking;
 pub mod idempotency;
 pub mod jobs;
 pub mod jwt;

@@ -30,6 +30,7 @@ mod devices_api;
 mod devices_openapi;
 mod devices_sessions;
 mod devices_support;
+mod error_tracking;
 mod errors;
 mod files_download;
 mod files_lifecycle;

@@ -14,6 +14,7 @@ use tracing::Instrument;
 
 use crate::http::error::{ApiError, RenderedError};
 use crate::platform::error::ErrorCode;
+use crate::platform::error_tracking::{ErrorTracker, RequestFailure};
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -43,6 +44,8 @@ pub struct RequestContextConfig {
     pub request_timeout: Duration,
     /// Routes that replace `request_timeout` with their own (uploads).
     pub route_timeouts: std::sync::Arc<[RouteTimeout]>,
+    /// Where 5xx answers and panics are reported (Sentry), if anywhere.
+    pub errors: ErrorTracker,
 }
 
 /// A timeout of its own for one method on one route template.
@@ -93,21 +96,24 @@ pub async fn request_context(
             .catch_unwind()
             .await;
         match handled {
-            Ok(Ok(response)) => normalize_error(response),
-            Ok(Err(_elapsed)) => {
-                ApiError::new(ErrorCode::Timeout, "The request took too long").into_response()
-            }
+            Ok(Ok(response)) => (normalize_error(response), None),
+            Ok(Err(_elapsed)) => (
+                ApiError::new(ErrorCode::Timeout, "The request took too long").into_response(),
+                None,
+            ),
             Err(panic) => {
                 let message = panic
                     .downcast_ref::<&str>()
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "non-string panic payload".to_owned());
-                ApiError::internal(anyhow::anyhow!("handler panicked: {message}")).into_response()
+                let response = ApiError::internal(anyhow::anyhow!("handler panicked: {message}"))
+                    .into_response();
+                (response, Some(message))
             }
         }
     };
-    let mut response = REQUEST_ID
+    let (mut response, panic) = REQUEST_ID
         .scope(request_id.clone(), guarded.instrument(span.clone()))
         .await;
 
@@ -116,6 +122,16 @@ pub async fn request_context(
     }
     let status = response.status().as_u16();
     let latency = started.elapsed();
+    // The health checks answer 503 on purpose (not ready, shutting down): not an error.
+    if status >= 500 && !route.starts_with("/health") {
+        config.errors.request_failed(&RequestFailure {
+            request_id: &request_id,
+            method: method.as_str(),
+            route: &route,
+            status,
+            panic: panic.as_deref(),
+        });
+    }
     crate::platform::metrics::record_request(method.as_str(), &route, status, latency);
     span.in_scope(|| {
         tracing::info!(

@@ -46,7 +46,7 @@ impl Vars {
 
     /// A cron expression with seconds (`sec min hour day month weekday`), checked now so that a
     /// typo stops the start-up rather than silently never running the task.
-    fn cron(&mut self, var: &'static str, default: &str) -> String {
+    pub(super) fn cron(&mut self, var: &'static str, default: &str) -> String {
         use std::str::FromStr as _;
         let value = self.string(var, default);
         if cron::Schedule::from_str(&value).is_err() {

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+mod backup;
+mod error_tracking;
 mod files;
 mod jobs;
 mod listeners;
@@ -18,6 +20,8 @@ mod sections;
 mod tests;
 mod vars;
 
+pub use backup::BackupConfig;
+pub use error_tracking::ErrorTrackingConfig;
 pub use files::{FilesConfig, S3Config, StorageConfig};
 pub use jobs::JobsConfig;
 pub use listeners::ConnectionConfig;
@@ -75,6 +79,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub connections: ConnectionConfig,
     pub push: PushConfig,
+    /// Scheduled backups of the embedded database and local uploads.
+    pub backup: BackupConfig,
+    /// Where unexpected errors are reported (Sentry), if anywhere.
+    pub error_tracking: ErrorTrackingConfig,
 }
 
 pub struct DatabaseConfig {

@@ -204,6 +204,8 @@ impl Vars {
         );
         let connections = self.connections();
         let push = self.push(production);
+        let backup = self.backup(&data_dir, database.url.is_some());
+        let error_tracking = self.error_tracking(app_env);
         Config {
             app_env,
             host,
@@ -232,6 +234,8 @@ impl Vars {
             shutdown_grace,
             connections,
             push,
+            backup,
+            error_tracking,
         }
     }
 }

@@ -66,6 +66,11 @@ impl Worker {
         handlers: EventHandlers,
         scheduled: Vec<Arc<dyn ScheduledTask>>,
     ) -> Self {
+        // A task with an empty schedule is off (the backup, unless BACKUP_SCHEDULE is set).
+        let scheduled: Vec<_> = scheduled
+            .into_iter()
+            .filter(|task| !task.schedule(&app.config).is_empty())
+            .collect();
         let cancel = CancellationToken::new();
         let store = app.jobs.clone();
         let permits = Arc::new(Semaphore::new(app.config.jobs.worker_concurrency));
@@ -305,11 +310,13 @@ async fn settle(
         JobError::Retry { .. } => {
             metrics::dead(queue);
             tracing::error!(error = %err, "job failed on its last attempt; it is dead");
+            ctx.app.error_tracker.job_dead(queue, id, attempt, &message);
             Ok(())
         }
         JobError::Permanent(_) => {
             metrics::dead(queue);
             tracing::error!(error = %err, "job failed permanently; it is dead");
+            ctx.app.error_tracker.job_dead(queue, id, attempt, &message);
             ctx.store.bury(id, attempt).await
         }
         JobError::Defer { after, .. } => {
