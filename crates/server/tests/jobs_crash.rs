@@ -14,12 +14,11 @@
 mod support;
 
 use std::net::{TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use support::postgres::{TestDatabase, database_url, require_services};
-use support::{SECRET, Served, Spawned, aios, text, unique_email};
+use support::{Cluster, Served, Spawned, unique_email};
 
 /// What the log transport writes for each message it would have sent.
 const SENT: &str = "email (development transport, not delivered)";
@@ -60,38 +59,16 @@ impl SilentSmtp {
     }
 }
 
-struct Cluster {
-    dir: tempfile::TempDir,
-    database_url: Option<String>,
-}
+/// Quick polling, and a short lease so that the test waits seconds for a dead worker's jobs,
+/// not half a minute.
+const VARS: &[(&str, &str)] = &[
+    ("LOG_FORMAT", "json"),
+    ("JOBS_POLL_INTERVAL_MS", "100"),
+    ("JOBS_LEASE_SECS", "3"),
+    ("RATE_LIMIT_AUTH_PER_MIN", "100000"),
+];
 
 impl Cluster {
-    fn new(database_url: Option<&str>) -> Self {
-        let cluster = Self {
-            dir: tempfile::tempdir().unwrap(),
-            database_url: database_url.map(str::to_owned),
-        };
-        let migrated = cluster.command().arg("migrate").output().unwrap();
-        assert!(migrated.status.success(), "{}", text(&migrated));
-        cluster
-    }
-
-    fn command(&self) -> Command {
-        let mut command = aios(self.dir.path());
-        command
-            .env("JWT_SECRET", SECRET)
-            .env("LOG_LEVEL", "info")
-            .env("LOG_FORMAT", "json")
-            .env("JOBS_POLL_INTERVAL_MS", "100")
-            // Short, so that the test waits seconds for a dead worker's lease, not half a minute.
-            .env("JOBS_LEASE_SECS", "3")
-            .env("RATE_LIMIT_AUTH_PER_MIN", "100000");
-        if let Some(url) = &self.database_url {
-            command.env("DATABASE_URL", url);
-        }
-        command
-    }
-
     /// An API instance that runs no jobs: what it raises waits in the queue for the workers.
     fn api(&self) -> Served {
         Served::start(self.command().env("JOBS_IN_PROCESS", "false").arg("serve"))
@@ -136,7 +113,7 @@ fn wait_for_mail_to(worker: &Spawned, email: &str, limit: Duration) -> Duration 
 }
 
 fn a_killed_worker_loses_no_job(database_url: Option<&str>) {
-    let cluster = Cluster::new(database_url);
+    let cluster = Cluster::new(database_url, VARS);
     let smtp = SilentSmtp::start();
     let api = cluster.api();
     let email = unique_email("killed");
@@ -165,7 +142,7 @@ fn a_killed_worker_loses_no_job(database_url: Option<&str>) {
 }
 
 fn a_stopped_worker_gives_its_job_back(database_url: Option<&str>) {
-    let cluster = Cluster::new(database_url);
+    let cluster = Cluster::new(database_url, VARS);
     let smtp = SilentSmtp::start();
     let api = cluster.api();
     let email = unique_email("stopped");

@@ -18,43 +18,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use support::postgres::{TestDatabase, database_url, require_services};
-use support::{SECRET, Spawned, aios, free_port, http, text, unique_email, wait_until_live};
+use support::{Cluster, Spawned, free_port, http, unique_email, wait_until_live};
 
 /// Long enough for the balancer's 100 ms checks to notice, short enough for a quick test.
 const GRACE_SECS: &str = "2";
 
-struct Cluster {
-    dir: tempfile::TempDir,
-    database_url: Option<String>,
-}
+const VARS: &[(&str, &str)] = &[
+    ("JOBS_IN_PROCESS", "false"),
+    ("SHUTDOWN_GRACE_SECS", GRACE_SECS),
+    ("RATE_LIMIT_ANON_PER_MIN", "1000000"),
+    ("RATE_LIMIT_USER_PER_MIN", "1000000"),
+    ("RATE_LIMIT_AUTH_PER_MIN", "1000000"),
+];
 
 impl Cluster {
-    fn new(database_url: Option<&str>) -> Self {
-        let cluster = Self {
-            dir: tempfile::tempdir().unwrap(),
-            database_url: database_url.map(str::to_owned),
-        };
-        let migrated = cluster.command().arg("migrate").output().unwrap();
-        assert!(migrated.status.success(), "{}", text(&migrated));
-        cluster
-    }
-
-    fn command(&self) -> Command {
-        let mut command = aios(self.dir.path());
-        command
-            .env("JWT_SECRET", SECRET)
-            .env("LOG_LEVEL", "info")
-            .env("JOBS_IN_PROCESS", "false")
-            .env("SHUTDOWN_GRACE_SECS", GRACE_SECS)
-            .env("RATE_LIMIT_ANON_PER_MIN", "1000000")
-            .env("RATE_LIMIT_USER_PER_MIN", "1000000")
-            .env("RATE_LIMIT_AUTH_PER_MIN", "1000000");
-        if let Some(url) = &self.database_url {
-            command.env("DATABASE_URL", url);
-        }
-        command
-    }
-
     /// `serve` on `port`, once it is live.
     fn serve(&self, port: u16) -> Spawned {
         let mut command = self.command();
@@ -118,7 +95,7 @@ struct Tally {
 }
 
 fn restart_under_load(database_url: Option<&str>) {
-    let cluster = Cluster::new(database_url);
+    let cluster = Cluster::new(database_url, VARS);
     let ports = [free_port(), free_port()];
     let mut first = cluster.serve(ports[0]);
     let second = cluster.serve(ports[1]);

@@ -29,6 +29,39 @@ pub fn aios(data_dir: &std::path::Path) -> Command {
     command
 }
 
+/// One data directory (and, when given, one PostgreSQL database) that several processes of a test
+/// share, migrated once; each command carries the test's own variables.
+pub struct Cluster {
+    dir: tempfile::TempDir,
+    database_url: Option<String>,
+    vars: Vec<(&'static str, &'static str)>,
+}
+
+impl Cluster {
+    pub fn new(database_url: Option<&str>, vars: &[(&'static str, &'static str)]) -> Self {
+        let cluster = Self {
+            dir: tempfile::tempdir().unwrap(),
+            database_url: database_url.map(str::to_owned),
+            vars: vars.to_vec(),
+        };
+        let migrated = cluster.command().arg("migrate").output().unwrap();
+        assert!(migrated.status.success(), "{}", text(&migrated));
+        cluster
+    }
+
+    pub fn command(&self) -> Command {
+        let mut command = aios(self.dir.path());
+        command.env("JWT_SECRET", SECRET).env("LOG_LEVEL", "info");
+        for (name, value) in &self.vars {
+            command.env(name, value);
+        }
+        if let Some(url) = &self.database_url {
+            command.env("DATABASE_URL", url);
+        }
+        command
+    }
+}
+
 pub fn text(output: &Output) -> String {
     format!(
         "{}{}",
