@@ -4,7 +4,7 @@ mod commands;
 
 // The global allocator is the system's (glibc malloc): measured against mimalloc and jemalloc
 // with bench/login_memory.sh, it settles lowest once password hashing reuses its memory
-// (docs/performance.md, ADR 0013).
+// (docs/performance.md, ADR 0014).
 
 use std::process::ExitCode;
 

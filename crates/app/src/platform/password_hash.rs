@@ -6,7 +6,7 @@
 //! blocking pool each thread that ever hashed kept its own malloc arena holding such a block, so
 //! 20 concurrent logins left the process at ~370 MiB for good. Here the memory is bounded by the
 //! pool: at most `PASSWORD_HASH_CONCURRENCY` blocks, allocated on a thread's first hash and
-//! reused by every later one (ADR 0013).
+//! reused by every later one (ADR 0014).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};

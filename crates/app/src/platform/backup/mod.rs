@@ -1,5 +1,5 @@
 //! Backups of the embedded SQLite database and of the uploads kept on local disk, and their
-//! restore (ADR 0013).
+//! restore (ADR 0014).
 //!
 //! A backup is a directory: `aios.db` (a `VACUUM INTO` snapshot, consistent while the server
 //! writes), `uploads/` (a copy of the local storage directory, staging files left out) and
