@@ -44,9 +44,10 @@ pub struct NotificationDto {
     pub title: String,
     pub body: String,
     /// The object it was sent with, or null.
-    #[schema(value_type = Option<Object>)]
+    #[schema(required = true, value_type = Option<Object>)]
     pub data: Option<Value>,
     /// When it was marked read; null while unread.
+    #[schema(required = true)]
     pub read_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
@@ -65,7 +66,7 @@ pub struct ListNotificationsQuery {
     pub offset: Option<i64>,
     /// `nextCursor` of the previous page (same `unread`). Newest first.
     #[garde(inner(length(max = 2048)))]
-    #[param(max_length = 2048)]
+    #[param(max_length = 2048, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
     /// `true`: unread notifications only.
     #[garde(skip)]
@@ -80,11 +81,14 @@ pub struct NotificationPage {
     pub limit: u64,
     /// Offset pagination only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub offset: Option<u64>,
     /// Offset pagination only: how many the listing holds (unread ones with `unread=true`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub total: Option<u64>,
     /// Null on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
     /// How many of your notifications are unread (whatever the page shows).
     pub unread: u64,

@@ -22,6 +22,8 @@ const RENAMES: &[(&str, &str)] = &[
     ("JobDto", "Job"),
     ("JobDetailDto", "JobDetail"),
     ("JobStateDto", "JobState"),
+    ("DeviceDto", "Device"),
+    ("NotificationDto", "Notification"),
     ("Page_ItemDto", "ItemPage"),
     ("Page_FileDto", "FileInfoPage"),
     ("Page_UserDto", "UserPage"),
