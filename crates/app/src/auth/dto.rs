@@ -56,6 +56,10 @@ pub struct RegisterRequest {
     #[garde(inner(length(chars, min = 1, max = 100), custom(printable)))]
     #[schema(min_length = 1, max_length = 100, example = "Ada")]
     pub name: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::serde_ext::object_option"
+    )]
     #[garde(dive)]
     pub device: Option<DeviceInfo>,
 }
@@ -70,6 +74,10 @@ pub struct LoginRequest {
     #[garde(length(chars, min = 1, max = 128))]
     #[schema(example = "Plum-Kettle-Harbour-91", format = Password, min_length = 1, max_length = 128)]
     pub password: String,
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::serde_ext::object_option"
+    )]
     #[garde(dive)]
     pub device: Option<DeviceInfo>,
 }

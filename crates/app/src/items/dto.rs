@@ -176,6 +176,10 @@ pub struct BatchOperation {
     #[schema(max_length = 64)]
     pub if_match: Option<String>,
     /// Required for create and update.
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::serde_ext::object_option"
+    )]
     #[garde(dive)]
     pub body: Option<ItemInput>,
 }
@@ -185,6 +189,7 @@ pub struct BatchOperation {
 pub struct BatchRequest {
     /// 1..100 operations, applied in order.
     #[garde(length(min = 1, max = 100), dive)]
+    #[serde(deserialize_with = "crate::platform::serde_ext::objects")]
     #[schema(min_items = 1, max_items = 100)]
     pub operations: Vec<BatchOperation>,
 }
