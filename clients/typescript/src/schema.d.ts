@@ -1293,29 +1293,50 @@ export interface components {
          * @enum {string}
          */
         ProviderStatus: "closed" | "open" | "half_open";
+        /** @description A browser's `PushSubscription`, as `subscription.toJSON()` gives it. */
+        PushSubscription: {
+            /** @description The push service's `https` URL; a host name, not an IP address; no credentials or fragment. */
+            endpoint: string;
+            expirationTime?: number | null;
+            keys: {
+                /** @description The 16-byte authentication secret (base64url). */
+                auth: string;
+                /** @description The browser's uncompressed P-256 public key (65 bytes, base64url); a point that is not on the curve is refused (`400`). */
+                p256dh: string;
+            };
+        };
         /** @enum {string} */
         RedisStatus: "connected" | "disconnected" | "disabled";
         RefreshRequest: {
             refreshToken: string;
         };
+        /** @description An Android device: delivered through FCM. */
+        RegisterAndroidDevice: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            platform: "android";
+            /** @description The FCM registration token (1 to 4096 visible ASCII characters). */
+            token: string;
+        };
         /**
-         * @description `POST /api/devices`.
+         * @description `POST /api/devices`: the token's form depends on `platform`.
          * @example {
          *       "platform": "android",
          *       "token": "fcm-device-1:APA91bH-example_token"
          *     }
          */
-        RegisterDevice: {
-            /** @description Picks the provider: `ios` (APNs), `android` (FCM), `web` (Web Push). */
-            platform: components["schemas"]["Platform"];
+        RegisterDevice: components["schemas"]["RegisterIosDevice"] | components["schemas"]["RegisterAndroidDevice"] | components["schemas"]["RegisterWebDevice"];
+        /** @description An iOS device: delivered through APNs. */
+        RegisterIosDevice: {
             /**
-             * @description `ios`: the APNs device token in hex (64 to 200 digits). `android`: the FCM registration
-             *     token (1 to 4096 visible characters). `web`: the browser's `PushSubscription`, as the
-             *     object `subscription.toJSON()` gives or that object as a JSON string: `{endpoint,
-             *     expirationTime?, keys: {p256dh, auth}}`, an `https` endpoint with a host name (at most
-             *     2048 characters), `p256dh` an uncompressed P-256 key and `auth` 16 bytes, both base64url.
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
              */
-            token: components["schemas"]["TokenInput"];
+            platform: "ios";
+            /** @description The APNs device token in hex (64 to 200 digits, even). */
+            token: string;
         };
         RegisterRequest: {
             device?: components["schemas"]["DeviceInfo"] | null;
@@ -1335,6 +1356,15 @@ export interface components {
              * @example Plum-Kettle-Harbour-91
              */
             password: string;
+        };
+        /** @description A browser: delivered through Web Push to its subscription's endpoint. */
+        RegisterWebDevice: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            platform: "web";
+            token: components["schemas"]["PushSubscription"] | string;
         };
         ResetPasswordConfirmRequest: {
             /** Format: password */
@@ -1403,10 +1433,6 @@ export interface components {
         };
         SessionList: {
             items: components["schemas"]["Session"][];
-        };
-        /** @description A device token: a string, or (for `web`) the PushSubscription object. */
-        TokenInput: string | {
-            [key: string]: unknown;
         };
         /** @description Returned by register, login and refresh. Responses carrying it are `Cache-Control: no-store`. */
         TokenResponse: {
@@ -2222,7 +2248,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
-            /** @description Invalid input or refused password */
+            /** @description `VALIDATION_FAILED`: invalid input, or a password the policy refuses: besides its length, one on the common-password list or the email address itself (`details` names `password`); no schema can list those */
             400: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2447,7 +2473,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `INVALID_TOKEN` */
+            /** @description `INVALID_TOKEN`: a token this server did not issue, or one already used or expired (a well-formed token is not necessarily a valid one) */
             400: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2532,7 +2558,19 @@ export interface operations {
                     "application/json": components["schemas"]["ItemPage"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description `VALIDATION_FAILED`: a parameter out of range, both `offset` and `cursor`, or a `cursor` this server did not issue for this listing (same `sort` and `q`; `details` names `cursor`) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             414: components["responses"]["UriTooLong"];
             426: components["responses"]["UpgradeRequired"];
@@ -2785,7 +2823,19 @@ export interface operations {
                     "application/json": components["schemas"]["ChangesPage"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description `VALIDATION_FAILED`: `limit` out of range, or a `since` this server did not issue to you (`details` names `since`) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             /** @description `SYNC_EXPIRED`: do a full sync */
             410: {
@@ -3142,7 +3192,19 @@ export interface operations {
                     "application/json": components["schemas"]["FileInfoPage"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description `VALIDATION_FAILED`: a parameter out of range, both `offset` and `cursor`, or a `cursor` this server did not issue for this listing (`details` names `cursor`) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             414: components["responses"]["UriTooLong"];
             426: components["responses"]["UpgradeRequired"];
