@@ -20,12 +20,22 @@ pub struct SendNotification {
     /// 1..200 characters once trimmed, no control characters.
     #[serde(deserialize_with = "crate::platform::serde_ext::trimmed")]
     #[garde(length(chars, min = 1, max = 200), custom(printable))]
-    #[schema(min_length = 1, max_length = 200, example = "Your order shipped")]
+    #[schema(
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$",
+        min_length = 1,
+        max_length = 200,
+        example = "Your order shipped"
+    )]
     pub title: String,
     /// 1..2000 characters once trimmed; newlines are fine.
     #[serde(deserialize_with = "crate::platform::serde_ext::trimmed")]
     #[garde(length(chars, min = 1, max = 2000), custom(multiline))]
-    #[schema(min_length = 1, max_length = 2000, example = "It arrives on Thursday.")]
+    #[schema(
+        pattern = r"^[^\u0000\u202A-\u202E\u2066-\u2069]*$",
+        min_length = 1,
+        max_length = 2000,
+        example = "It arrives on Thursday."
+    )]
     pub body: String,
     /// A JSON object for the app, delivered beside the notification (values that are not
     /// strings reach FCM and Web Push as their JSON text). Title, body and data together must

@@ -133,6 +133,18 @@ async fn the_devices_and_notifications_operations_are_documented_and_their_examp
         (title["minLength"].as_u64(), title["maxLength"].as_u64()),
         (Some(1), Some(200))
     );
+    // Control characters, which the server refuses in display strings, are outside the schema
+    // too (a pattern), as in the session's `device` fields.
+    let printable = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$";
+    assert_eq!(title["pattern"], printable);
+    assert_eq!(
+        schemas["DeviceInfo"]["properties"]["name"]["pattern"],
+        printable
+    );
+    assert_eq!(
+        schemas["ItemInput"]["properties"]["name"]["pattern"],
+        printable
+    );
     let limit = doc["paths"]["/api/notifications"]["get"]["parameters"]
         .as_array()
         .unwrap()
