@@ -176,6 +176,7 @@ where
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a failing test panics")]
 mod tests {
     use super::*;
 
