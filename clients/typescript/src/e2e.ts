@@ -1,8 +1,8 @@
 // End to end, through the generated types only (no cast, no `any`), against a running server
 // at $BASE_URL: register, login, refresh, items CRUD with If-Match, batch, delta sync, files
-// upload and download, logout. Run by scripts/openapi-client-e2e, which starts the server.
+// upload and download, devices and notifications (with the administrator $ADMIN_EMAIL), logout. Run by scripts/openapi-client-e2e, which starts the server.
 import assert from "node:assert/strict";
-import { aiosClient, type Item } from "./index.js";
+import { aiosClient, type Device, type Item } from "./index.js";
 
 const baseUrl = process.env["BASE_URL"] ?? "http://127.0.0.1:3000";
 let accessToken: string | undefined;
@@ -19,6 +19,7 @@ const email = `ts-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
 const password = "Plum-Kettle-Harbour-91";
 let refreshToken = "";
 let item: Item | undefined;
+let userId = "";
 
 await step("register", async () => {
   const { data, response } = await api.POST("/api/auth/register", {
@@ -27,6 +28,7 @@ await step("register", async () => {
   assert.equal(response.status, 201);
   assert.ok(data);
   assert.equal(data.user.email, email);
+  userId = data.user.id;
   assert.equal(data.tokenType, "Bearer");
   assert.equal(response.headers.get("cache-control"), "no-store");
 });
@@ -168,6 +170,87 @@ await step("delete the item", async () => {
   const gone = await api.GET("/api/data/{id}", { params: { path: { id } } });
   assert.equal(gone.response.status, 404);
   assert.equal(gone.error?.code, "NOT_FOUND");
+});
+
+let device: Device | undefined;
+await step("register a push device and list it", async () => {
+  const { data, response } = await api.POST("/api/devices", {
+    body: { platform: "android", token: `fcm-${email}:APA91bH-example_token` },
+  });
+  assert.equal(response.status, 201, JSON.stringify(data));
+  assert.ok(data);
+  assert.equal(data.platform, "android");
+  assert.equal(data.current, true);
+  device = data;
+  const listed = await api.GET("/api/devices");
+  assert.deepEqual(
+    listed.data?.items.map((d) => d.id),
+    [data.id],
+  );
+});
+
+await step("an administrator sends notifications; the inbox counts them", async () => {
+  const adminEmail = process.env["ADMIN_EMAIL"];
+  const adminPassword = process.env["ADMIN_PASSWORD"];
+  assert.ok(adminEmail && adminPassword, "ADMIN_EMAIL and ADMIN_PASSWORD");
+  let adminToken: string | undefined;
+  const admin = aiosClient(baseUrl, () => adminToken);
+  const login = await admin.POST("/api/auth/login", {
+    body: { email: adminEmail, password: adminPassword },
+  });
+  assert.ok(login.data, JSON.stringify(login.error));
+  adminToken = login.data.accessToken;
+  for (const title of ["Your order shipped", "Your order arrived"]) {
+    const sent = await admin.POST("/api/notifications", {
+      body: { userId, title, body: "Order 1042", data: { orderId: "1042" } },
+    });
+    assert.equal(sent.response.status, 202, JSON.stringify(sent.error));
+    assert.equal(sent.data?.readAt, null);
+  }
+  const refused = await api.POST("/api/notifications", {
+    body: { userId, title: "Not an admin", body: "no" },
+  });
+  assert.equal(refused.response.status, 403);
+  const { data } = await api.GET("/api/notifications", { params: { query: { limit: 10 } } });
+  assert.ok(data);
+  assert.equal(data.unread, 2);
+  assert.deepEqual(
+    data.items.map((n) => n.title),
+    ["Your order arrived", "Your order shipped"],
+  );
+  assert.deepEqual(data.items[0]?.data, { orderId: "1042" });
+  assert.equal(data.nextCursor, null);
+});
+
+await step("read one notification, then all", async () => {
+  const first = await api.GET("/api/notifications", { params: { query: { unread: true } } });
+  const newest = first.data?.items[0];
+  assert.ok(newest);
+  const read = await api.POST("/api/notifications/{id}/read", {
+    params: { path: { id: newest.id } },
+  });
+  assert.equal(read.response.status, 204);
+  const after = await api.GET("/api/notifications", { params: { query: { unread: true } } });
+  assert.equal(after.data?.unread, 1);
+  assert.deepEqual(
+    after.data?.items.map((n) => n.title),
+    ["Your order shipped"],
+  );
+  const all = await api.POST("/api/notifications/read-all");
+  assert.equal(all.response.status, 204);
+  const inbox = await api.GET("/api/notifications", { params: { query: {} } });
+  assert.equal(inbox.data?.unread, 0);
+  assert.ok(inbox.data?.items.every((n) => n.readAt !== null));
+});
+
+await step("delete the device", async () => {
+  assert.ok(device);
+  const removed = await api.DELETE("/api/devices/{id}", { params: { path: { id: device.id } } });
+  assert.equal(removed.response.status, 204);
+  const listed = await api.GET("/api/devices");
+  assert.deepEqual(listed.data?.items, []);
+  const again = await api.DELETE("/api/devices/{id}", { params: { path: { id: device.id } } });
+  assert.equal(again.response.status, 404);
 });
 
 await step("logout", async () => {

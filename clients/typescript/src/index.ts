@@ -6,6 +6,9 @@ export type { components, paths };
 export type Item = components["schemas"]["Item"];
 export type User = components["schemas"]["User"];
 export type TokenResponse = components["schemas"]["TokenResponse"];
+export type Device = components["schemas"]["Device"];
+export type Notification = components["schemas"]["Notification"];
+export type NotificationPage = components["schemas"]["NotificationPage"];
 
 /** A client for `baseUrl`; `token()` is asked for the access token before every request. */
 export function aiosClient(baseUrl: string, token: () => string | undefined) {

@@ -397,6 +397,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your push devices
+         * @description Your registered devices, oldest first, with `current` set on those the calling session registered. Tokens are not included.
+         */
+        get: operations["listDevices"];
+        put?: never;
+        /**
+         * Register a push device
+         * @description Binds the device to the calling session: it is unregistered when that session ends (logout, logout-all, revocation, refresh-token reuse, a password change or reset, account deletion). Registering the same token again (for `web`, the same endpoint) updates the device, binds it to this session and answers with the same id; a token another account registered moves to this one as a new device. Tokens are never sent back. An account keeps at most 50 devices: registering more drops the least recently registered.
+         */
+        post: operations["registerDevice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/devices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unregister a push device
+         * @description Removes one of your devices: nothing more is pushed to it. Logging out does the same for the devices that session registered.
+         */
+        delete: operations["deleteDevice"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/files": {
         parameters: {
             query?: never;
@@ -512,6 +556,90 @@ export interface paths {
          *     S3. It downloads like `GET /api/files/{id}/content`.
          */
         post: operations["createFileUrl"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your notifications
+         * @description Your inbox, newest first, as a page (`limit`, and `offset` or `cursor`), with `unread`: how many of your notifications are unread. `unread=true` lists the unread ones only.
+         */
+        get: operations["listNotifications"];
+        put?: never;
+        /**
+         * Send a notification (administrators)
+         * @description Stored in the user's inbox at once, and pushed to each of the user's devices by background jobs (one per device, retried on its own while its provider fails). Needs the `admin` role.
+         */
+        post: operations["sendNotification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark every notification read
+         * @description Marks all of your unread notifications read; the inbox's `unread` becomes 0.
+         */
+        post: operations["readAllNotifications"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/{id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark a notification read
+         * @description Sets its `readAt`; marking it again changes nothing.
+         */
+        post: operations["readNotification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/push/vapid-public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the VAPID public key
+         * @description The application server key a web client subscribes with (`registration.pushManager.subscribe({userVisibleOnly: true, applicationServerKey})`); then it registers the subscription with `POST /api/devices`. Needs no token.
+         */
+        get: operations["getVapidPublicKey"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -793,6 +921,21 @@ export interface components {
             /** Format: password */
             password: string;
         };
+        /** @description A registered device. Its token is never sent back. */
+        Device: {
+            /** Format: date-time */
+            createdAt: string;
+            /** @description Whether the calling session registered it (it goes when that session ends). */
+            current: boolean;
+            /** Format: uuid */
+            id: string;
+            platform: components["schemas"]["Platform"];
+            /**
+             * Format: date-time
+             * @description When it was last registered (registering the same token again updates it).
+             */
+            updatedAt: string;
+        };
         /**
          * @description The device a session is opened from, shown in the session list. Values are trimmed; control
          *     characters are refused.
@@ -804,6 +947,10 @@ export interface components {
             name?: string | null;
             /** @example ios */
             platform?: string | null;
+        };
+        /** @description `GET /api/devices`. */
+        DeviceList: {
+            items: components["schemas"]["Device"][];
         };
         /** @description The body of every error response. */
         ErrorBody: {
@@ -823,13 +970,17 @@ export interface components {
          * @enum {string}
          */
         ErrorCode: "VALIDATION_FAILED" | "INVALID_TOKEN" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "TOKEN_REUSED" | "FORBIDDEN" | "QUOTA_EXCEEDED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "EMAIL_TAKEN" | "INVALID_STATE" | "IDEMPOTENCY_IN_PROGRESS" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RANGE_NOT_SATISFIABLE" | "IDEMPOTENCY_KEY_MISMATCH" | "SYNC_EXPIRED" | "UPGRADE_REQUIRED" | "RATE_LIMITED" | "ACCOUNT_LOCKED" | "INTERNAL" | "SERVICE_UNAVAILABLE" | "TIMEOUT";
-        /** @description The export document. Devices and notifications join it as those features land. */
+        /** @description The export document. */
         Export: {
+            /** @description Push devices (their tokens left out). */
+            devices: components["schemas"]["Device"][];
             /** Format: date-time */
             exportedAt: string;
             /** @description Metadata of every file, each with a signed link to its bytes (valid `FILE_URL_TTL`). */
             files: components["schemas"]["ExportedFile"][];
             items: components["schemas"]["Item"][];
+            /** @description The inbox, newest first. */
+            notifications: components["schemas"]["Notification"][];
             sessions: components["schemas"]["Session"][];
             user: components["schemas"]["User"];
         };
@@ -1062,6 +1213,47 @@ export interface components {
             /** @description Optional: also ends the session this refresh token belongs to, if it is yours. */
             refreshToken?: string | null;
         };
+        /** @description A notification in the inbox. */
+        Notification: {
+            body: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** @description The object it was sent with, or null. */
+            data: {
+                [key: string]: unknown;
+            } | null;
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When it was marked read; null while unread.
+             */
+            readAt: string | null;
+            title: string;
+        };
+        /** @description A page of the inbox, newest first, with the unread count. */
+        NotificationPage: {
+            items: components["schemas"]["Notification"][];
+            /** Format: int64 */
+            limit: number;
+            /** @description Null on the last page. */
+            nextCursor: string | null;
+            /**
+             * Format: int64
+             * @description Offset pagination only.
+             */
+            offset?: number;
+            /**
+             * Format: int64
+             * @description Offset pagination only: how many the listing holds (unread ones with `unread=true`).
+             */
+            total?: number;
+            /**
+             * Format: int64
+             * @description How many of your notifications are unread (whatever the page shows).
+             */
+            unread: number;
+        };
         /** @description The error of one operation of a best-effort batch. */
         OperationError: {
             code: components["schemas"]["ErrorCode"];
@@ -1079,12 +1271,19 @@ export interface components {
         };
         /** @enum {string} */
         OverallStatus: "ok" | "degraded" | "error";
+        /**
+         * @description What kind of client registered the device, stored as its lower-case name; it picks the
+         *     push provider (iOS: APNs, Android: FCM, web: Web Push).
+         * @enum {string}
+         */
+        Platform: "ios" | "android" | "web";
         ProbeReport: {
             database?: components["schemas"]["DatabaseStatus"] | null;
             /** @description `applied` or `pending`. */
             migrations?: string | null;
             /**
-             * @description `ok` or `error`.
+             * @description `ok` or `error`; `stopping` from `/health/ready` once the process was asked to stop
+             *     (SIGTERM), during `SHUTDOWN_GRACE_SECS` and after.
              * @example ok
              */
             status: string;
@@ -1094,10 +1293,50 @@ export interface components {
          * @enum {string}
          */
         ProviderStatus: "closed" | "open" | "half_open";
+        /** @description A browser's `PushSubscription`, as `subscription.toJSON()` gives it. */
+        PushSubscription: {
+            /** @description The push service's `https` URL; a host name, not an IP address; no credentials or fragment. */
+            endpoint: string;
+            expirationTime?: number | null;
+            keys: {
+                /** @description The 16-byte authentication secret (base64url). */
+                auth: string;
+                /** @description The browser's uncompressed P-256 public key (65 bytes, base64url); a point that is not on the curve is refused (`400`). */
+                p256dh: string;
+            };
+        };
         /** @enum {string} */
         RedisStatus: "connected" | "disconnected" | "disabled";
         RefreshRequest: {
             refreshToken: string;
+        };
+        /** @description An Android device: delivered through FCM. */
+        RegisterAndroidDevice: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            platform: "android";
+            /** @description The FCM registration token (1 to 4096 visible ASCII characters). */
+            token: string;
+        };
+        /**
+         * @description `POST /api/devices`: the token's form depends on `platform`.
+         * @example {
+         *       "platform": "android",
+         *       "token": "fcm-device-1:APA91bH-example_token"
+         *     }
+         */
+        RegisterDevice: components["schemas"]["RegisterIosDevice"] | components["schemas"]["RegisterAndroidDevice"] | components["schemas"]["RegisterWebDevice"];
+        /** @description An iOS device: delivered through APNs. */
+        RegisterIosDevice: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            platform: "ios";
+            /** @description The APNs device token in hex (64 to 200 digits, even). */
+            token: string;
         };
         RegisterRequest: {
             device?: components["schemas"]["DeviceInfo"] | null;
@@ -1118,6 +1357,15 @@ export interface components {
              */
             password: string;
         };
+        /** @description A browser: delivered through Web Push to its subscription's endpoint. */
+        RegisterWebDevice: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            platform: "web";
+            token: components["schemas"]["PushSubscription"] | string;
+        };
         ResetPasswordConfirmRequest: {
             /** Format: password */
             password: string;
@@ -1132,6 +1380,42 @@ export interface components {
          * @enum {string}
          */
         Role: "user" | "admin";
+        /**
+         * @description `POST /api/notifications` (administrators).
+         * @example {
+         *       "body": "It arrives on Thursday.",
+         *       "data": {
+         *         "orderId": "1042"
+         *       },
+         *       "title": "Your order shipped",
+         *       "userId": "0193a5b0-7e1c-7000-8000-000000000001"
+         *     }
+         */
+        SendNotification: {
+            /**
+             * @description 1..2000 characters once trimmed; newlines are fine.
+             * @example It arrives on Thursday.
+             */
+            body: string;
+            /**
+             * @description A JSON object for the app, delivered beside the notification (values that are not
+             *     strings reach FCM and Web Push as their JSON text). Title, body and data together must
+             *     fit in 3000 bytes (serialised), what every push provider can carry.
+             */
+            data?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @description 1..200 characters once trimmed, no control characters.
+             * @example Your order shipped
+             */
+            title: string;
+            /**
+             * Format: uuid
+             * @description The recipient.
+             */
+            userId: string;
+        };
         Session: {
             appVersion: string | null;
             /** Format: date-time */
@@ -1225,6 +1509,15 @@ export interface components {
             offset?: number;
             /** Format: int64 */
             total?: number;
+        };
+        /** @description `GET /api/push/vapid-public-key`. */
+        VapidPublicKey: {
+            /**
+             * @description The application server key (an uncompressed P-256 point, base64url), for
+             *     `pushManager.subscribe({applicationServerKey})`.
+             * @example BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM
+             */
+            publicKey: string;
         };
         VerifyEmailRequest: {
             token: string;
@@ -1955,7 +2248,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
-            /** @description Invalid input or refused password */
+            /** @description `VALIDATION_FAILED`: invalid input, or a password the policy refuses: besides its length, one on the common-password list or the email address itself (`details` names `password`); no schema can list those */
             400: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2180,7 +2473,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `INVALID_TOKEN` */
+            /** @description `INVALID_TOKEN`: a token this server did not issue, or one already used or expired (a well-formed token is not necessarily a valid one) */
             400: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2265,7 +2558,19 @@ export interface operations {
                     "application/json": components["schemas"]["ItemPage"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description `VALIDATION_FAILED`: a parameter out of range, both `offset` and `cursor`, or a `cursor` this server did not issue for this listing (same `sort` and `q`; `details` names `cursor`) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             414: components["responses"]["UriTooLong"];
             426: components["responses"]["UpgradeRequired"];
@@ -2518,7 +2823,19 @@ export interface operations {
                     "application/json": components["schemas"]["ChangesPage"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description `VALIDATION_FAILED`: `limit` out of range, or a `since` this server did not issue to you (`details` names `since`) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             /** @description `SYNC_EXPIRED`: do a full sync */
             410: {
@@ -2720,6 +3037,132 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listDevices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your devices, oldest first; tokens are not included */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            414: components["responses"]["UriTooLong"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    registerDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterDevice"];
+            };
+        };
+        responses: {
+            /** @description Registered (or registered again) */
+            201: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Device"];
+                };
+            };
+            /** @description Unknown `platform`, or a `token` its provider would refuse (`details` names `token`, `token.endpoint`, `token.keys.p256dh` or `token.keys.auth`) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unregistered: nothing more is pushed to it */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such device, or not yours */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            414: components["responses"]["UriTooLong"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listFiles: {
         parameters: {
             query?: {
@@ -2749,7 +3192,19 @@ export interface operations {
                     "application/json": components["schemas"]["FileInfoPage"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description `VALIDATION_FAILED`: a parameter out of range, both `offset` and `cursor`, or a `cursor` this server did not issue for this listing (`details` names `cursor`) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             414: components["responses"]["UriTooLong"];
             426: components["responses"]["UpgradeRequired"];
@@ -3212,6 +3667,252 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listNotifications: {
+        parameters: {
+            query?: {
+                /** @description 1..100, default 20. */
+                limit?: number;
+                /** @description >= 0; gives `total`. Exclusive with `cursor`. */
+                offset?: number;
+                /** @description `nextCursor` of the previous page (same `unread`). Newest first. */
+                cursor?: string;
+                /** @description `true`: unread notifications only. */
+                unread?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of your inbox */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPage"];
+                };
+            };
+            /** @description `limit`, `offset` or `cursor` out of range, both `offset` and `cursor`, or a `cursor` this server did not issue for this listing (`details` names `cursor`) */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            414: components["responses"]["UriTooLong"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sendNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SendNotification"];
+            };
+        };
+        responses: {
+            /** @description Stored; delivery to the devices is under way */
+            202: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notification"];
+                };
+            };
+            /** @description Invalid input, or title, body and data over 3000 bytes together */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description Not an administrator (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No user has this id */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    readAllNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every notification of yours is read */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            414: components["responses"]["UriTooLong"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    readNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Read (marking it again changes nothing) */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such notification, or not yours */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            414: components["responses"]["UriTooLong"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getVapidPublicKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VapidPublicKey"];
+                };
+            };
+            /** @description Web Push is not configured on this server */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            414: components["responses"]["UriTooLong"];
+            426: components["responses"]["UpgradeRequired"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listUsers: {
         parameters: {
             query?: {
@@ -3606,7 +4307,7 @@ export interface operations {
             414: components["responses"]["UriTooLong"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
-            /** @description Not ready to serve */
+            /** @description Not ready to serve: the database is unreachable, migrations are pending, or the process is stopping (`status: stopping`) */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];

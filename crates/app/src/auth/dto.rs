@@ -19,21 +19,33 @@ pub struct DeviceInfo {
         deserialize_with = "crate::platform::serde_ext::trimmed_option"
     )]
     #[garde(inner(length(chars, max = 100), custom(printable)))]
-    #[schema(max_length = 100, example = "Ada's iPhone")]
+    #[schema(
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$",
+        max_length = 100,
+        example = "Ada's iPhone"
+    )]
     pub name: Option<String>,
     #[serde(
         default,
         deserialize_with = "crate::platform::serde_ext::trimmed_option"
     )]
     #[garde(inner(length(chars, max = 32), custom(printable)))]
-    #[schema(max_length = 32, example = "ios")]
+    #[schema(
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$",
+        max_length = 32,
+        example = "ios"
+    )]
     pub platform: Option<String>,
     #[serde(
         default,
         deserialize_with = "crate::platform::serde_ext::trimmed_option"
     )]
     #[garde(inner(length(chars, max = 32), custom(printable)))]
-    #[schema(max_length = 32, example = "1.4.2")]
+    #[schema(
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$",
+        max_length = 32,
+        example = "1.4.2"
+    )]
     pub app_version: Option<String>,
 }
 
@@ -54,8 +66,17 @@ pub struct RegisterRequest {
     )]
     /// Trimmed; 1..100 characters, no control characters.
     #[garde(inner(length(chars, min = 1, max = 100), custom(printable)))]
-    #[schema(min_length = 1, max_length = 100, example = "Ada")]
+    #[schema(
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$",
+        min_length = 1,
+        max_length = 100,
+        example = "Ada"
+    )]
     pub name: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::serde_ext::object_option"
+    )]
     #[garde(dive)]
     pub device: Option<DeviceInfo>,
 }
@@ -70,6 +91,10 @@ pub struct LoginRequest {
     #[garde(length(chars, min = 1, max = 128))]
     #[schema(example = "Plum-Kettle-Harbour-91", format = Password, min_length = 1, max_length = 128)]
     pub password: String,
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::serde_ext::object_option"
+    )]
     #[garde(dive)]
     pub device: Option<DeviceInfo>,
 }

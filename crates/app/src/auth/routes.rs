@@ -30,7 +30,7 @@ fn tokens(status: StatusCode, body: TokenResponse) -> Response {
     responses(
         (status = 201, description = "Account created and logged in", body = TokenResponse,
             headers(("Cache-Control" = String))),
-        (status = 400, description = "Invalid input or refused password", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_FAILED`: invalid input, or a password the policy refuses: besides its length, one on the common-password list or the email address itself (`details` names `password`); no schema can list those", body = ErrorBody),
         (status = 409, description = "`EMAIL_TAKEN`", body = ErrorBody),
     ))]
 pub async fn register(
@@ -147,7 +147,7 @@ pub async fn change_password(
 #[utoipa::path(summary = "Verify your email", description = "Consumes the emailed verification token and marks the email verified.",
     post, path = "/api/auth/verify-email", tag = "auth", request_body = VerifyEmailRequest,
     responses((status = 204, description = "Email marked verified"),
-        (status = 400, description = "`INVALID_TOKEN`", body = ErrorBody)))]
+        (status = 400, description = "`INVALID_TOKEN`: a token this server did not issue, or one already used or expired (a well-formed token is not necessarily a valid one)", body = ErrorBody)))]
 pub async fn verify_email(
     State(app): State<AppState>,
     ValidatedJson(request): ValidatedJson<VerifyEmailRequest>,

@@ -12,15 +12,14 @@ use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{ValidPath, ValidatedJson};
 use crate::state::AppState;
 
-/// Register a push device
-///
-/// Binds the device to the calling session: it is unregistered when that session ends
-/// (logout, logout-all, revocation, refresh-token reuse, a password change or reset, account
-/// deletion). Registering the same token again (for `web`, the same endpoint) updates the
-/// device, binds it to this session and answers with the same id; a token another account
-/// registered moves to this one as a new device. Tokens are never sent back. An account keeps
-/// at most 50 devices: registering more drops the least recently registered.
-#[utoipa::path(post, path = "/api/devices", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(summary = "Register a push device",
+    description = "Binds the device to the calling session: it is unregistered when that session ends \
+(logout, logout-all, revocation, refresh-token reuse, a password change or reset, account \
+deletion). Registering the same token again (for `web`, the same endpoint) updates the device, \
+binds it to this session and answers with the same id; a token another account registered moves \
+to this one as a new device. Tokens are never sent back. An account keeps at most 50 devices: \
+registering more drops the least recently registered.",
+    post, path = "/api/devices", tag = "devices", security(("bearer" = [])),
     request_body(content = RegisterDevice, examples(
         ("android" = (value = json!({"platform": "android", "token": "fcm-device-1:APA91bH-example_token"}))),
         ("ios" = (value = json!({"platform": "ios", "token": "5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f"}))),
@@ -29,10 +28,6 @@ use crate::state::AppState;
     responses(
         (status = 201, description = "Registered (or registered again)", body = DeviceDto),
         (status = 400, description = "Unknown `platform`, or a `token` its provider would refuse (`details` names `token`, `token.endpoint`, `token.keys.p256dh` or `token.keys.auth`)", body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 413, description = "Body over `MAX_BODY_BYTES`", body = ErrorBody),
-        (status = 415, description = "Not `application/json`", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`", body = ErrorBody),
     ))]
 pub async fn register_device(
     State(app): State<AppState>,
@@ -43,12 +38,12 @@ pub async fn register_device(
     Ok((StatusCode::CREATED, Json(device)))
 }
 
-/// Your push devices
-#[utoipa::path(get, path = "/api/devices", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(summary = "List your push devices",
+    description = "Your registered devices, oldest first, with `current` set on those the calling \
+session registered. Tokens are not included.",
+    get, path = "/api/devices", tag = "devices", security(("bearer" = [])),
     responses(
         (status = 200, description = "Your devices, oldest first; tokens are not included", body = DeviceList),
-        (status = 401, body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`", body = ErrorBody),
     ))]
 pub async fn list_devices(
     State(app): State<AppState>,
@@ -59,15 +54,14 @@ pub async fn list_devices(
     ))
 }
 
-/// Unregister a push device
-#[utoipa::path(delete, path = "/api/devices/{id}", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(summary = "Unregister a push device",
+    description = "Removes one of your devices: nothing more is pushed to it. Logging out does the \
+same for the devices that session registered.",
+    delete, path = "/api/devices/{id}", tag = "devices", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses(
         (status = 204, description = "Unregistered: nothing more is pushed to it"),
-        (status = 400, description = "Malformed id", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "No such device, or not yours", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`", body = ErrorBody),
     ))]
 pub async fn delete_device(
     State(app): State<AppState>,
@@ -78,16 +72,14 @@ pub async fn delete_device(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The VAPID public key
-///
-/// The application server key a web client subscribes with
-/// (`registration.pushManager.subscribe({userVisibleOnly: true, applicationServerKey})`); then
-/// it registers the subscription with `POST /api/devices`. Needs no token.
-#[utoipa::path(get, path = "/api/push/vapid-public-key", tag = "devices",
+#[utoipa::path(summary = "Get the VAPID public key",
+    description = "The application server key a web client subscribes with \
+(`registration.pushManager.subscribe({userVisibleOnly: true, applicationServerKey})`); then it \
+registers the subscription with `POST /api/devices`. Needs no token.",
+    get, path = "/api/push/vapid-public-key", tag = "devices",
     responses(
-        (status = 200, body = VapidPublicKey),
+        (status = 200, description = "The key", body = VapidPublicKey),
         (status = 404, description = "Web Push is not configured on this server", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`", body = ErrorBody),
     ))]
 pub async fn get_vapid_public_key(State(app): State<AppState>) -> ApiResult<Json<VapidPublicKey>> {
     Ok(Json(service::vapid_public_key(&app)?))

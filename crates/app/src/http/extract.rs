@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use crate::platform::error::{ErrorCode, FieldError};
+use crate::platform::serde_ext::ObjectsOnly;
 
 /// A JSON body that is strict (unknown fields rejected by the type's `deny_unknown_fields`),
 /// type-checked with field paths, and then validated with `garde`.
@@ -176,14 +177,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ApiError::field("", err.to_string()).with_message("Malformed JSON")
     };
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let path = display_path(err.path());
-        let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => data_error(path, &inner),
-            _ => malformed(inner),
-        }
-    })?;
+    // Request bodies are objects: a struct is not read from a JSON array of its field values.
+    let value =
+        serde_path_to_error::deserialize(ObjectsOnly(&mut deserializer)).map_err(|err| {
+            let path = display_path(err.path());
+            let inner = err.into_inner();
+            match inner.classify() {
+                serde_json::error::Category::Data => data_error(path, &inner),
+                _ => malformed(inner),
+            }
+        })?;
     deserializer.end().map_err(malformed)?;
     Ok(value)
 }

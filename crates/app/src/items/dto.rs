@@ -50,13 +50,18 @@ pub struct ItemInput {
     /// (U+202A-U+202E, U+2066-U+2069).
     #[serde(deserialize_with = "crate::platform::serde_ext::trimmed")]
     #[garde(length(chars, min = 1, max = 100), custom(printable))]
-    #[schema(min_length = 1, max_length = 100, example = "Groceries")]
+    #[schema(
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$",
+        min_length = 1,
+        max_length = 100,
+        example = "Groceries"
+    )]
     pub name: String,
     /// Up to 2000 characters; null or absent for none. Newlines and tabs are fine; NUL
     /// (`\u0000`), which the databases cannot store, and bidirectional controls are not.
     #[serde(default)]
     #[garde(inner(length(chars, max = 2000), custom(multiline)))]
-    #[schema(max_length = 2000)]
+    #[schema(pattern = r"^[^\u0000\u202A-\u202E\u2066-\u2069]*$", max_length = 2000)]
     pub description: Option<String>,
     /// A JSON object (not an array or a scalar), at most 64 KiB serialised and 32 levels deep.
     #[serde(default)]
@@ -104,7 +109,10 @@ pub struct ListItemsQuery {
     pub sort: Option<ItemSort>,
     /// Case-insensitive substring of the name; no control characters.
     #[garde(inner(length(chars, max = 100), custom(printable)))]
-    #[param(max_length = 100)]
+    #[param(
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$",
+        max_length = 100
+    )]
     pub q: Option<String>,
 }
 
@@ -176,6 +184,10 @@ pub struct BatchOperation {
     #[schema(max_length = 64)]
     pub if_match: Option<String>,
     /// Required for create and update.
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::serde_ext::object_option"
+    )]
     #[garde(dive)]
     pub body: Option<ItemInput>,
 }
@@ -185,6 +197,7 @@ pub struct BatchOperation {
 pub struct BatchRequest {
     /// 1..100 operations, applied in order.
     #[garde(length(min = 1, max = 100), dive)]
+    #[serde(deserialize_with = "crate::platform::serde_ext::objects")]
     #[schema(min_items = 1, max_items = 100)]
     pub operations: Vec<BatchOperation>,
 }

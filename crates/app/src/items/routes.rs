@@ -27,7 +27,8 @@ fn with_etag(status: StatusCode, item: ItemDto) -> Response {
 #[utoipa::path(summary = "List your items", description = "A page of your items, by `offset` (with `total`) or by `cursor` (keyset pagination, stable under concurrent inserts); sorted by `sort`, filtered by `q`.",
     get, path = "/api/data", tag = "data", security(("bearer" = [])),
     params(ListItemsQuery),
-    responses((status = 200, body = Page<ItemDto>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Page<ItemDto>),
+        (status = 400, description = "`VALIDATION_FAILED`: a parameter out of range, both `offset` and `cursor`, or a `cursor` this server did not issue for this listing (same `sort` and `q`; `details` names `cursor`)", body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_items(
     State(app): State<AppState>,
     user: AuthUser,
@@ -168,7 +169,8 @@ pub async fn batch_items(
 #[utoipa::path(summary = "Delta sync: changes since a cursor", description = "Every change to your items after `since` (deletions included), in commit order, each item once in its latest state. Pass the answer's `cursor` next time; `hasMore` says to ask again at once. A cursor older than the retention period is `410 SYNC_EXPIRED`: do a full resync.",
     get, path = "/api/data/changes", tag = "data", security(("bearer" = [])),
     params(ChangesQuery),
-    responses((status = 200, body = ChangesPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = ChangesPage),
+        (status = 400, description = "`VALIDATION_FAILED`: `limit` out of range, or a `since` this server did not issue to you (`details` names `since`)", body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 410, description = "`SYNC_EXPIRED`: do a full sync", body = ErrorBody)))]
 pub async fn list_changes(
     State(app): State<AppState>,

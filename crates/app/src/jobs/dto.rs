@@ -121,7 +121,12 @@ pub struct ListJobsQuery {
     /// Only jobs of this type (`user:registered`, `cron:purge_expired`).
     #[serde(rename = "type")]
     #[garde(inner(length(chars, min = 1, max = 100), custom(printable)))]
-    #[param(min_length = 1, max_length = 100, rename = "type")]
+    #[param(
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$",
+        min_length = 1,
+        max_length = 100,
+        rename = "type"
+    )]
     pub job_type: Option<String>,
     /// 1..100, default 20.
     #[garde(inner(range(min = 1, max = 100)))]

@@ -20,12 +20,22 @@ pub struct SendNotification {
     /// 1..200 characters once trimmed, no control characters.
     #[serde(deserialize_with = "crate::platform::serde_ext::trimmed")]
     #[garde(length(chars, min = 1, max = 200), custom(printable))]
-    #[schema(min_length = 1, max_length = 200, example = "Your order shipped")]
+    #[schema(
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$",
+        min_length = 1,
+        max_length = 200,
+        example = "Your order shipped"
+    )]
     pub title: String,
     /// 1..2000 characters once trimmed; newlines are fine.
     #[serde(deserialize_with = "crate::platform::serde_ext::trimmed")]
     #[garde(length(chars, min = 1, max = 2000), custom(multiline))]
-    #[schema(min_length = 1, max_length = 2000, example = "It arrives on Thursday.")]
+    #[schema(
+        pattern = r"^[^\u0000\u202A-\u202E\u2066-\u2069]*$",
+        min_length = 1,
+        max_length = 2000,
+        example = "It arrives on Thursday."
+    )]
     pub body: String,
     /// A JSON object for the app, delivered beside the notification (values that are not
     /// strings reach FCM and Web Push as their JSON text). Title, body and data together must
@@ -44,9 +54,10 @@ pub struct NotificationDto {
     pub title: String,
     pub body: String,
     /// The object it was sent with, or null.
-    #[schema(value_type = Option<Object>)]
+    #[schema(required = true, value_type = Option<Object>)]
     pub data: Option<Value>,
     /// When it was marked read; null while unread.
+    #[schema(required = true)]
     pub read_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
@@ -65,7 +76,7 @@ pub struct ListNotificationsQuery {
     pub offset: Option<i64>,
     /// `nextCursor` of the previous page (same `unread`). Newest first.
     #[garde(inner(length(max = 2048)))]
-    #[param(max_length = 2048)]
+    #[param(max_length = 2048, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
     /// `true`: unread notifications only.
     #[garde(skip)]
@@ -80,11 +91,14 @@ pub struct NotificationPage {
     pub limit: u64,
     /// Offset pagination only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub offset: Option<u64>,
     /// Offset pagination only: how many the listing holds (unread ones with `unread=true`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub total: Option<u64>,
     /// Null on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
     /// How many of your notifications are unread (whatever the page shows).
     pub unread: u64,

@@ -111,6 +111,9 @@ pub struct ListUsersQuery {
     pub cursor: Option<String>,
     /// Case-insensitive substring of email or name.
     #[garde(inner(length(chars, max = 200), custom(printable)))]
-    #[param(max_length = 200)]
+    #[param(
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$",
+        max_length = 200
+    )]
     pub q: Option<String>,
 }

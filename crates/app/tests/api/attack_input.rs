@@ -111,3 +111,61 @@ async fn bidirectional_overrides_are_refused_in_every_display_string() {
         .await
         .assert_status(201);
 }
+
+/// serde reads a struct from a JSON array of its field values as well as from an object; the
+/// contract says object, so bodies, `device` and batch operations given as arrays are refused
+/// with the field at fault (schemathesis found `device: ["a", "ios"]` accepted on login).
+#[tokio::test]
+async fn structs_given_as_json_arrays_are_refused() {
+    let app = TestApp::spawn().await;
+    let user = app.register().await;
+    let login = app
+        .post("/api/auth/login")
+        .json(&json!({ "email": user.email, "password": PASSWORD, "device": ["phone", "ios"] }))
+        .send()
+        .await;
+    login.assert_error(400, "VALIDATION_FAILED");
+    assert_eq!(login.detail_paths(), ["device"]);
+    let register = app
+        .post("/api/auth/register")
+        .json(&json!({ "email": unique_email("array"), "password": PASSWORD, "device": [] }))
+        .send()
+        .await;
+    register.assert_error(400, "VALIDATION_FAILED");
+    assert_eq!(register.detail_paths(), ["device"]);
+    app.post("/api/auth/login")
+        .json(&json!([user.email, PASSWORD]))
+        .send()
+        .await
+        .assert_error(400, "VALIDATION_FAILED");
+    for operations in [
+        json!([["create", null, null, { "name": "x" }]]),
+        json!([{ "op": "create", "body": ["x", null, null] }]),
+    ] {
+        let batch = app
+            .post("/api/data/batch")
+            .bearer(&user.access)
+            .json(&json!({ "operations": operations }))
+            .send()
+            .await;
+        batch.assert_error(400, "VALIDATION_FAILED");
+        assert!(
+            batch.detail_paths()[0].starts_with("operations"),
+            "{}",
+            batch.text
+        );
+    }
+    // Objects still work, with the device and without.
+    app.post("/api/auth/login")
+        .json(
+            &json!({ "email": user.email, "password": PASSWORD, "device": { "platform": "ios" } }),
+        )
+        .send()
+        .await
+        .assert_status(200);
+    app.post("/api/auth/login")
+        .json(&json!({ "email": user.email, "password": PASSWORD, "device": null }))
+        .send()
+        .await
+        .assert_status(200);
+}

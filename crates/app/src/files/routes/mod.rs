@@ -85,7 +85,7 @@ pub async fn upload_file(
     get, path = "/api/files", tag = "files", security(("bearer" = [])),
     params(ListFilesQuery),
     responses((status = 200, description = "Your files, newest first", body = Page<FileDto>),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+        (status = 400, description = "`VALIDATION_FAILED`: a parameter out of range, both `offset` and `cursor`, or a `cursor` this server did not issue for this listing (`details` names `cursor`)", body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_files(
     State(app): State<AppState>,
     user: AuthUser,

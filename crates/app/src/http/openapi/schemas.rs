@@ -22,6 +22,8 @@ const RENAMES: &[(&str, &str)] = &[
     ("JobDto", "Job"),
     ("JobDetailDto", "JobDetail"),
     ("JobStateDto", "JobState"),
+    ("DeviceDto", "Device"),
+    ("NotificationDto", "Notification"),
     ("Page_ItemDto", "ItemPage"),
     ("Page_FileDto", "FileInfoPage"),
     ("Page_UserDto", "UserPage"),
@@ -178,10 +180,85 @@ fn unions(doc: &mut Value) {
     }
 }
 
+/// `RegisterDevice` as a union on `platform`: each platform's token has its own form (the Rust
+/// type keeps one `token`; `devices::service::parse_token` checks it for the platform).
+fn device_union(doc: &mut Value) {
+    let schemas = &mut doc["components"]["schemas"];
+    let Some(example) = schemas["RegisterDevice"].get("example").cloned() else {
+        return;
+    };
+    let platform = |name: &str| json!({ "type": "string", "enum": [name] });
+    let b64 = |pattern: &str, description: &str| json!({ "type": "string", "pattern": pattern, "description": description });
+    schemas["PushSubscription"] = json!({
+        "type": "object", "additionalProperties": false, "required": ["endpoint", "keys"],
+        "description": "A browser's `PushSubscription`, as `subscription.toJSON()` gives it.",
+        "properties": {
+            "endpoint": { "type": "string", "maxLength": 2048,
+                "pattern": r"^https://[^/?#@\s]+([/?][^#]*)?$",
+                "description": "The push service's `https` URL; a host name, not an IP \
+                    address; no credentials or fragment." },
+            "expirationTime": { "type": ["number", "null"] },
+            "keys": { "type": "object", "additionalProperties": false,
+                "required": ["p256dh", "auth"], "properties": {
+                    "p256dh": b64(r"^\s*B[A-Za-z0-9_-]{85}[AEIMQUYcgkosw048]=*\s*$",
+                        "The browser's uncompressed P-256 public key (65 bytes, base64url); \
+                         a point that is not on the curve is refused (`400`)."),
+                    "auth": b64(r"^\s*[A-Za-z0-9_-]{21}[AQgw]=*\s*$",
+                        "The 16-byte authentication secret (base64url)."),
+                } },
+        },
+    });
+    let branch = |name: &str, token: Value, description: &str| {
+        json!({ "type": "object", "additionalProperties": false,
+            "required": ["platform", "token"], "description": description,
+            "properties": { "platform": platform(name), "token": token } })
+    };
+    schemas["RegisterIosDevice"] = branch(
+        "ios",
+        json!({ "type": "string", "pattern": r"^\s*([0-9A-Fa-f]{2}){32,100}\s*$",
+            "description": "The APNs device token in hex (64 to 200 digits, even)." }),
+        "An iOS device: delivered through APNs.",
+    );
+    schemas["RegisterAndroidDevice"] = branch(
+        "android",
+        json!({ "type": "string", "pattern": r"^\s*[!-~]{1,4096}\s*$",
+            "description": "The FCM registration token (1 to 4096 visible ASCII characters)." }),
+        "An Android device: delivered through FCM.",
+    );
+    schemas["RegisterWebDevice"] = branch(
+        "web",
+        json!({ "oneOf": [
+            { "$ref": "#/components/schemas/PushSubscription" },
+            { "type": "string", "minLength": 2, "maxLength": 8192,
+                "description": "The same subscription as JSON text (`JSON.stringify(subscription)`)." },
+        ] }),
+        "A browser: delivered through Web Push to its subscription's endpoint.",
+    );
+    let refs = |name: &str| format!("#/components/schemas/{name}");
+    schemas["RegisterDevice"] = json!({
+        "description": "`POST /api/devices`: the token's form depends on `platform`.",
+        "example": example,
+        "oneOf": [
+            { "$ref": refs("RegisterIosDevice") },
+            { "$ref": refs("RegisterAndroidDevice") },
+            { "$ref": refs("RegisterWebDevice") },
+        ],
+        "discriminator": { "propertyName": "platform", "mapping": {
+            "ios": refs("RegisterIosDevice"),
+            "android": refs("RegisterAndroidDevice"),
+            "web": refs("RegisterWebDevice"),
+        } },
+    });
+    if let Some(map) = schemas.as_object_mut() {
+        map.remove("TokenInput");
+    }
+}
+
 /// Applies the schema-level finishing (before the operation pass).
 pub fn finish(doc: Value) -> Value {
     let mut doc = rename(doc);
     unions(&mut doc);
+    device_union(&mut doc);
     dedupe(&mut doc);
     free_form(&mut doc["components"]["schemas"]);
     free_form(&mut doc["paths"]);
