@@ -180,11 +180,23 @@ fn instance_name() -> String {
     format!("{host}:{}:{}", std::process::id(), ulid::Ulid::generate())
 }
 
+/// The heartbeat interval, and how many missed beats make the lease. apalis 1.0's worker can
+/// miss the wake-up after an empty poll (seen on PostgreSQL: a queue with due jobs left unpolled
+/// for seconds); its heartbeat timer wakes it again, so beats come at least every second, and the
+/// lease (how long a dead worker's jobs wait) stays what was configured.
+fn heartbeat_for(lease: Duration) -> (Duration, usize) {
+    let heartbeat = (lease / 3).clamp(Duration::from_millis(500), Duration::from_secs(1));
+    let beats = lease.as_millis().div_ceil(heartbeat.as_millis().max(1));
+    (
+        heartbeat,
+        usize::try_from(beats).unwrap_or(usize::MAX).max(3),
+    )
+}
+
 fn register(monitor: Monitor, ctx: Arc<JobContext>, base: String) -> Monitor {
     let poll = ctx.app.config.jobs.poll_interval;
     let lease = ctx.queue.spec.lease.unwrap_or(ctx.app.config.jobs.lease);
-    let heartbeat = (lease / 3).max(Duration::from_millis(500));
-    let missed = 3;
+    let (heartbeat, missed) = heartbeat_for(lease);
     let concurrency = ctx.queue.spec.concurrency.max(1);
     match ctx.store.clone() {
         JobStore::Sqlite(pool) => monitor.register(move |restart| {
