@@ -8,21 +8,13 @@ use serde_json::json;
 
 use crate::helpers::smtp_peer::{self, PeerOptions, SmtpPeer, closed_port, part};
 use crate::helpers::{TestApp, token_in_text};
-use crate::mail_support::{given_up, wait_for_mail_circuit};
+use crate::mail_support::{given_up, jobs_in, wait_for_mail_circuit};
 
 /// How long until the last waiting mail job's next attempt is due.
 async fn latest_retry_in(app: &TestApp) -> Duration {
-    let admin = app.admin().await;
-    let response = app
-        .get("/api/admin/jobs?state=failed&limit=100")
-        .bearer(&admin.access)
-        .send()
-        .await;
-    response.assert_status(200);
     let now = chrono::Utc::now();
-    response.json["items"]
-        .as_array()
-        .expect("a page of jobs")
+    jobs_in(app, "failed")
+        .await
         .iter()
         .filter_map(|job| {
             job["runAt"]

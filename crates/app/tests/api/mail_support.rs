@@ -23,12 +23,12 @@ pub async fn wait_for_mail_circuit(app: &TestApp, state: &str, limit: Duration) 
     }
 }
 
-/// The mail jobs given up on (dead), as `(type, last error)`, read as an operator would: from
-/// `GET /api/admin/jobs?state=dead`.
-pub async fn given_up(app: &TestApp) -> Vec<(String, String)> {
+/// The jobs in `state` (up to 100), read as an operator would: from
+/// `GET /api/admin/jobs?state=...`.
+pub async fn jobs_in(app: &TestApp, state: &str) -> Vec<Value> {
     let admin = app.admin().await;
     let response = app
-        .get("/api/admin/jobs?state=dead&limit=100")
+        .get(&format!("/api/admin/jobs?state={state}&limit=100"))
         .bearer(&admin.access)
         .send()
         .await;
@@ -36,6 +36,13 @@ pub async fn given_up(app: &TestApp) -> Vec<(String, String)> {
     response.json["items"]
         .as_array()
         .expect("a page of jobs")
+        .clone()
+}
+
+/// The mail jobs given up on (dead), as `(type, last error)`.
+pub async fn given_up(app: &TestApp) -> Vec<(String, String)> {
+    jobs_in(app, "dead")
+        .await
         .iter()
         .map(|job| {
             (
