@@ -131,12 +131,7 @@ fn postgres_backends_terminated_then_frozen_answer_503_and_spare_routes_without_
     std::thread::sleep(Duration::from_secs(1));
     let frozen_at = Instant::now();
     cluster.freeze();
-    let no_database = [
-        "/health/live",
-        "/api/openapi.json",
-        "/docs",
-        "/api/push/vapid-public-key",
-    ];
+    let no_database = ["/health/live", "/api/openapi.json", "/docs"];
     let mut paths = vec!["/health/ready"];
     paths.extend(no_database);
     let probes = rig::probe_until(rig.port(), &paths, frozen_at + frozen_for);
