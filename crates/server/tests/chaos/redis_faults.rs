@@ -15,6 +15,13 @@ use crate::support::unique_email;
 
 /// Anonymous `/api` calls per minute: low, so the test can spend it and see the limiter.
 const ANON_BUDGET: usize = 20;
+/// The client address of the calls that spend the anonymous budget (with `TRUST_PROXY`), so
+/// that the test's other anonymous calls (logins, a revoked token) keep theirs.
+const SPENDER: (&str, &str) = ("X-Forwarded-For", "203.0.113.7");
+
+fn anonymous_call(rig: &Rig) -> Exchange {
+    client::send(rig.port(), "GET", "/api/openapi.json", &[SPENDER], None)
+}
 
 fn json_call(rig: &Rig, method: &str, path: &str, token: &str, body: Option<&Value>) -> Exchange {
     let bearer = format!("Bearer {token}");
@@ -78,8 +85,7 @@ fn nothing_stale(rig: &Rig, revoked: &str, item: &str, name: &str, phase: &str) 
 /// Anonymous calls until the first 429 (the budget is `ANON_BUDGET`); how many were admitted.
 fn spend_anonymous_budget(rig: &Rig) -> usize {
     for admitted in 0..ANON_BUDGET * 3 {
-        let answer = client::send(rig.port(), "GET", "/api/openapi.json", &[], None);
-        if answer.status() == Some(429) {
+        if anonymous_call(rig).status() == Some(429) {
             return admitted;
         }
     }
@@ -127,6 +133,7 @@ fn redis_frozen_then_killed_under_load_fails_closed_for_sessions_and_loses_nothi
     vars.extend([
         ("REDIS_URL", redis_url),
         ("RATE_LIMIT_ANON_PER_MIN", anon_budget),
+        ("TRUST_PROXY", "true"),
         ("APP_ENV", "development"),
         ("APP_URL", "http://localhost:5173"),
     ]);
@@ -156,9 +163,7 @@ fn redis_frozen_then_killed_under_load_fails_closed_for_sessions_and_loses_nothi
     redis.freeze();
     // The budget was spent a second ago and refills one call per 3 s: five admitted calls
     // show the limiter failing open, as documented, rather than a refill.
-    let anonymous: Vec<Exchange> = (0..5)
-        .map(|_| client::send(rig.port(), "GET", "/api/openapi.json", &[], None))
-        .collect();
+    let anonymous: Vec<Exchange> = (0..5).map(|_| anonymous_call(&rig)).collect();
     assert!(
         anonymous.iter().all(Exchange::succeeded),
         "the limiter fails open while Redis is out: {}",
