@@ -180,6 +180,38 @@ impl PgCluster {
         self.signal_all("CONT");
     }
 
+    /// Takes `LOCK TABLE <table> IN ACCESS EXCLUSIVE MODE` in a transaction of its own, held
+    /// until the returned guard is dropped: every statement on the table waits meanwhile.
+    pub fn lock_table(&self, table: &'static str) -> TableLock {
+        let url = self.url();
+        let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+                let mut tx = conn.begin().await.expect("begin");
+                let lock = format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE");
+                sqlx::query(sqlx::AssertSqlSafe(lock))
+                    .execute(&mut *tx)
+                    .await
+                    .expect("lock the table");
+                let _ = locked_tx.send(());
+                let _ = release_rx.await;
+                let _ = tx.rollback().await;
+                let _ = conn.close().await;
+            });
+        });
+        locked_rx.recv().expect("the table is locked");
+        TableLock {
+            release: Some(release_tx),
+            holder: Some(holder),
+        }
+    }
+
     /// `pg_terminate_backend` of every connection whose `application_name` starts with
     /// `aios-server` (the pool, the job pool, the revocation listener); how many there were.
     pub fn terminate_app_backends(&self) -> u64 {
@@ -221,5 +253,22 @@ impl Drop for PgCluster {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
+    }
+}
+
+/// A table lock held by [`PgCluster::lock_table`]; released when dropped.
+pub struct TableLock {
+    release: Option<tokio::sync::oneshot::Sender<()>>,
+    holder: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for TableLock {
+    fn drop(&mut self) {
+        if let Some(release) = self.release.take() {
+            let _ = release.send(());
+        }
+        if let Some(holder) = self.holder.take() {
+            let _ = holder.join();
+        }
     }
 }

@@ -124,6 +124,30 @@ fn postgres_backends_terminated_then_frozen_answer_503_and_spare_routes_without_
     let settled = rig.assert_nothing_lost(&record, tag);
     rig::report(tag, "writes (nothing lost)", &settled);
 
+    // Writers waiting on a lock when their backends are terminated: PostgreSQL answers the
+    // waiting statement with FATAL 57P01 (admin_shutdown), an error of the database rather than
+    // of the connection, which must still be a 503.
+    let tag = "terminated-waiting";
+    let load = Load::start(rig.port(), &rig.token, tag, &Shape::default());
+    std::thread::sleep(Duration::from_secs(1));
+    let lock = cluster.lock_table("items");
+    std::thread::sleep(Duration::from_millis(1500));
+    let waiting = cluster.terminate_app_backends();
+    drop(lock);
+    std::thread::sleep(Duration::from_secs(1));
+    let record = load.finish();
+    let summary = Summary::of(rig::all(&record));
+    rig::report(tag, &format!("{waiting} backends terminated while waiting on a lock"), &summary);
+    assert_eq!(
+        summary.other_server_errors + summary.timeouts_504 + summary.transport_failures,
+        0,
+        "a statement ended by pg_terminate_backend is a 503: {summary}\n{}",
+        examples(rig::all(&record), |e| e.status().is_none_or(|s| s >= 500 && s != 503))
+    );
+    assert!(summary.unavailable > 0, "the waiting writers got 503s: {summary}");
+    let settled = rig.assert_nothing_lost(&record, tag);
+    rig::report(tag, "writes (nothing lost)", &settled);
+
     // kill -STOP of every PostgreSQL process: connections hang instead of failing.
     let tag = "frozen";
     let frozen_for = gate::lasting(Duration::from_secs(8), Duration::from_secs(15));
