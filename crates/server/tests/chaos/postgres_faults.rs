@@ -76,8 +76,9 @@ fn postgres_stopped_fast_then_immediate_under_load_loses_nothing() {
         assert_eq!(
             everything.other_server_errors + everything.timeouts_504 + everything.transport_failures,
             0,
-            "only 503s, no 500, hang or reset: {everything}\n{}",
-            examples(rig::all(&record), failed_badly)
+            "only 503s, no 500, hang or reset: {everything}\n{}\n{}",
+            examples(rig::all(&record), failed_badly),
+            rig.failures_logged()
         );
         assert_eq!(everything.unavailable_without_retry_after, 0, "503s carry Retry-After");
         assert!(
@@ -117,8 +118,9 @@ fn postgres_backends_terminated_then_frozen_answer_503_and_spare_routes_without_
     assert_eq!(
         summary.other_server_errors + summary.timeouts_504 + summary.transport_failures,
         0,
-        "a terminated connection is a 503 at worst: {summary}\n{}",
-        examples(rig::all(&record), |e| e.status().is_none_or(|s| s >= 500 && s != 503))
+        "a terminated connection is a 503 at worst: {summary}\n{}\n{}",
+        examples(rig::all(&record), |e| e.status().is_none_or(|s| s >= 500 && s != 503)),
+        rig.failures_logged()
     );
     assert_eq!(summary.unavailable_without_retry_after, 0);
     let settled = rig.assert_nothing_lost(&record, tag);
@@ -141,8 +143,9 @@ fn postgres_backends_terminated_then_frozen_answer_503_and_spare_routes_without_
     assert_eq!(
         summary.other_server_errors + summary.timeouts_504 + summary.transport_failures,
         0,
-        "a statement ended by pg_terminate_backend is a 503: {summary}\n{}",
-        examples(rig::all(&record), |e| e.status().is_none_or(|s| s >= 500 && s != 503))
+        "a statement ended by pg_terminate_backend is a 503: {summary}\n{}\n{}",
+        examples(rig::all(&record), |e| e.status().is_none_or(|s| s >= 500 && s != 503)),
+        rig.failures_logged()
     );
     assert!(summary.unavailable > 0, "the waiting writers got 503s: {summary}");
     let settled = rig.assert_nothing_lost(&record, tag);
@@ -199,8 +202,9 @@ fn postgres_backends_terminated_then_frozen_answer_503_and_spare_routes_without_
     assert_eq!(
         everything.other_server_errors + everything.transport_failures,
         0,
-        "no 500 and no reset: {everything}\n{}",
-        examples(rig::all(&record), |e| e.status().is_none_or(|s| s >= 500 && s != 503 && s != 504))
+        "no 500 and no reset: {everything}\n{}\n{}",
+        examples(rig::all(&record), |e| e.status().is_none_or(|s| s >= 500 && s != 503 && s != 504)),
+        rig.failures_logged()
     );
     assert_eq!(everything.unavailable_without_retry_after, 0);
     let recovered = recovered.expect("the service recovers after the thaw");

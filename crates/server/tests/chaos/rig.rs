@@ -44,6 +44,13 @@ impl Rig {
         settled
     }
 
+    /// The server's log lines about failed requests (their causes), for assertion messages.
+    pub fn failures_logged(&self) -> String {
+        let log = self.server.log();
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains("request failed")).take(5).collect();
+        lines.join("\n")
+    }
+
     /// True while the process still runs (it did not crash or exit on the fault).
     pub fn process_runs(&self) -> bool {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.server.pid()))
