@@ -113,7 +113,11 @@ impl Server {
         Self::assemble(state, listener, Router::new()).await
     }
 
-    async fn assemble(state: AppState, listener: TcpListener, extra: Router) -> anyhow::Result<Self> {
+    async fn assemble(
+        state: AppState,
+        listener: TcpListener,
+        extra: Router,
+    ) -> anyhow::Result<Self> {
         let router = crate::router::build_with(state.clone(), extra);
         let metrics = match state.config.metrics_addr {
             Some(addr) => {

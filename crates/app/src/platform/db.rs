@@ -364,10 +364,16 @@ pub fn is_unavailable(err: &DbErr) -> bool {
 
 /// PostgreSQL's SQLSTATEs for "not now" rather than "never": the connection broke (class 08),
 /// the server shuts down or restarts and ends every session (57P01 on `pg_ctl stop -m fast` and
-/// `pg_terminate_backend`, 57P02, 57P03), it is out of connections (53300), or a statement or
-/// lock timeout cancelled the query (57014, 55P03). A retry later may well succeed.
+/// `pg_terminate_backend`, reaching a statement in flight as a database error; 57P02, 57P03),
+/// it is out of connections (53300), or a statement or lock timeout (set on the role by an
+/// operator: the server sets none) or an operator's `pg_cancel_backend` ended the statement
+/// (57014, 55P03). A retry later may well succeed.
 fn is_unavailable_code(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "57014" | "55P03")
+    code.starts_with("08")
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "53300" | "57014" | "55P03"
+        )
 }
 
 /// True for a unique-constraint violation (two writers racing for the same key).

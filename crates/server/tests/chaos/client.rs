@@ -246,14 +246,26 @@ impl Load {
     }
 }
 
-fn write_loop(port: u16, bearer: &str, prefix: &str, pause: Duration, stop: &AtomicBool) -> Vec<Write> {
+fn write_loop(
+    port: u16,
+    bearer: &str,
+    prefix: &str,
+    pause: Duration,
+    stop: &AtomicBool,
+) -> Vec<Write> {
     let mut writes = Vec::new();
     let mut seq = 0u32;
     while !stop.load(Ordering::SeqCst) {
         let name = format!("{prefix}-{seq}");
         let key = uuid::Uuid::new_v4().to_string();
         let headers = [("Authorization", bearer), ("Idempotency-Key", key.as_str())];
-        let exchange = send(port, "POST", "/api/data", &headers, Some(&write_body(&name)));
+        let exchange = send(
+            port,
+            "POST",
+            "/api/data",
+            &headers,
+            Some(&write_body(&name)),
+        );
         writes.push(Write {
             key,
             name,
@@ -265,7 +277,13 @@ fn write_loop(port: u16, bearer: &str, prefix: &str, pause: Duration, stop: &Ato
     writes
 }
 
-fn read_loop(port: u16, bearer: &str, paths: &[String], pause: Duration, stop: &AtomicBool) -> Vec<Exchange> {
+fn read_loop(
+    port: u16,
+    bearer: &str,
+    paths: &[String],
+    pause: Duration,
+    stop: &AtomicBool,
+) -> Vec<Exchange> {
     let mut reads = Vec::new();
     for path in paths.iter().cycle() {
         if stop.load(Ordering::SeqCst) {
@@ -363,7 +381,14 @@ pub fn examples<'a>(
         .into_iter()
         .filter(|e| which(e))
         .take(3)
-        .map(|e| format!("{} {:?} {}", e.path, e.outcome, e.body.chars().take(300).collect::<String>()))
+        .map(|e| {
+            format!(
+                "{} {:?} {}",
+                e.path,
+                e.outcome,
+                e.body.chars().take(300).collect::<String>()
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -36,7 +36,10 @@ pub fn may_run(test: &str, tools: &[&str]) -> bool {
         .copied()
         .filter(|tool| find_tool(tool).is_none())
         .collect();
-    postgres::require_services(&format!("{} on PATH", missing.join(", ")), missing.is_empty())
+    postgres::require_services(
+        &format!("{} on PATH", missing.join(", ")),
+        missing.is_empty(),
+    )
 }
 
 /// Held by each test for its whole run: the scenarios measure latencies and recovery times, and

@@ -47,7 +47,10 @@ pub fn settle(port: u16, token: &str, writes: &[Write]) -> Settled {
 fn retry_until_definite(port: u16, bearer: &str, write: &Write) -> client::Exchange {
     let started = Instant::now();
     loop {
-        let headers = [("Authorization", bearer), ("Idempotency-Key", write.key.as_str())];
+        let headers = [
+            ("Authorization", bearer),
+            ("Idempotency-Key", write.key.as_str()),
+        ];
         let retried = client::send(port, "POST", "/api/data", &headers, Some(&write.body()));
         if !retried.ambiguous() {
             return retried;

@@ -2,9 +2,9 @@
 //! freeze and restart (on the same port) without disturbing the shared server. When the tests
 //! run as root it runs as the `postgres` user, since PostgreSQL refuses to run as root.
 
+use sqlx::Connection as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use sqlx::Connection as _;
 
 use crate::gate::find_tool;
 use crate::support::free_port;
@@ -68,7 +68,16 @@ impl PgCluster {
         let data = cluster.data.display().to_string();
         cluster.run(
             "initdb",
-            &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
         );
         cluster.start_again();
         cluster
@@ -120,7 +129,10 @@ impl PgCluster {
         let data = self.data.display().to_string();
         // In a directory the server's user owns.
         let log = self.sockets.join("server.log").display().to_string();
-        self.run("pg_ctl", &["-D", &data, "-o", &options, "-l", &log, "-w", "start"]);
+        self.run(
+            "pg_ctl",
+            &["-D", &data, "-o", &options, "-l", &log, "-w", "start"],
+        );
     }
 
     pub fn stop(&self, mode: StopMode) {
@@ -135,14 +147,22 @@ impl PgCluster {
     /// The postmaster and every process it forked (backends, checkpointer, WAL writer...);
     /// none when the cluster is not running.
     fn processes(&self) -> Vec<u32> {
-        let pid_file = std::fs::read_to_string(self.data.join("postmaster.pid")).unwrap_or_default();
-        let Some(postmaster) = pid_file.lines().next().and_then(|l| l.trim().parse::<u32>().ok())
+        let pid_file =
+            std::fs::read_to_string(self.data.join("postmaster.pid")).unwrap_or_default();
+        let Some(postmaster) = pid_file
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse::<u32>().ok())
         else {
             return Vec::new();
         };
         let mut pids = vec![postmaster];
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
                 continue;
             };
             let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {

@@ -70,24 +70,34 @@ fn postgres_stopped_fast_then_immediate_under_load_loses_nothing() {
         assert_eq!(live.ok, live.total, "/health/live stays 200: {live}");
         assert!(ready.unavailable > 0, "/health/ready turns 503: {ready}");
         assert!(during.unavailable > 0, "the load saw 503s: {during}");
-        let failed_badly = |e: &crate::client::Exchange| {
-            e.status().is_none_or(|s| s >= 500 && s != 503)
-        };
+        let failed_badly =
+            |e: &crate::client::Exchange| e.status().is_none_or(|s| s >= 500 && s != 503);
         assert_eq!(
-            everything.other_server_errors + everything.timeouts_504 + everything.transport_failures,
+            everything.other_server_errors
+                + everything.timeouts_504
+                + everything.transport_failures,
             0,
             "only 503s, no 500, hang or reset: {everything}\n{}\n{}",
             examples(rig::all(&record), failed_badly),
             rig.failures_logged()
         );
-        assert_eq!(everything.unavailable_without_retry_after, 0, "503s carry Retry-After");
+        assert_eq!(
+            everything.unavailable_without_retry_after, 0,
+            "503s carry Retry-After"
+        );
         assert!(
             everything.max_failure_latency < PROMPT_FAILURE,
             "503 within the connect timeout: {everything}"
         );
         let recovered = recovered.expect("the service recovers without a restart");
-        assert!(recovered < RECOVERY, "recovered {recovered:?} after the restart");
-        assert!(clients_recovered < RECOVERY, "clients saw failures until {clients_recovered:?}");
+        assert!(
+            recovered < RECOVERY,
+            "recovered {recovered:?} after the restart"
+        );
+        assert!(
+            clients_recovered < RECOVERY,
+            "clients saw failures until {clients_recovered:?}"
+        );
 
         let settled = rig.assert_nothing_lost(&record, &tag);
         rig::report(&tag, "writes (nothing lost)", &settled);
@@ -119,7 +129,9 @@ fn postgres_backends_terminated_then_frozen_answer_503_and_spare_routes_without_
         summary.other_server_errors + summary.timeouts_504 + summary.transport_failures,
         0,
         "a terminated connection is a 503 at worst: {summary}\n{}\n{}",
-        examples(rig::all(&record), |e| e.status().is_none_or(|s| s >= 500 && s != 503)),
+        examples(rig::all(&record), |e| e
+            .status()
+            .is_none_or(|s| s >= 500 && s != 503)),
         rig.failures_logged()
     );
     assert_eq!(summary.unavailable_without_retry_after, 0);
@@ -139,15 +151,24 @@ fn postgres_backends_terminated_then_frozen_answer_503_and_spare_routes_without_
     std::thread::sleep(Duration::from_secs(1));
     let record = load.finish();
     let summary = Summary::of(rig::all(&record));
-    rig::report(tag, &format!("{waiting} backends terminated while waiting on a lock"), &summary);
+    rig::report(
+        tag,
+        &format!("{waiting} backends terminated while waiting on a lock"),
+        &summary,
+    );
     assert_eq!(
         summary.other_server_errors + summary.timeouts_504 + summary.transport_failures,
         0,
         "a statement ended by pg_terminate_backend is a 503: {summary}\n{}\n{}",
-        examples(rig::all(&record), |e| e.status().is_none_or(|s| s >= 500 && s != 503)),
+        examples(rig::all(&record), |e| e
+            .status()
+            .is_none_or(|s| s >= 500 && s != 503)),
         rig.failures_logged()
     );
-    assert!(summary.unavailable > 0, "the waiting writers got 503s: {summary}");
+    assert!(
+        summary.unavailable > 0,
+        "the waiting writers got 503s: {summary}"
+    );
     let settled = rig.assert_nothing_lost(&record, tag);
     rig::report(tag, "writes (nothing lost)", &settled);
 
@@ -171,7 +192,11 @@ fn postgres_backends_terminated_then_frozen_answer_503_and_spare_routes_without_
     let during = rig::window(&record, frozen_at, thawed);
     let everything = Summary::of(rig::all(&record));
     let ready = Summary::of(probes.iter().filter(|p| p.path == "/health/ready"));
-    let spared = Summary::of(probes.iter().filter(|p| no_database.contains(&p.path.as_str())));
+    let spared = Summary::of(
+        probes
+            .iter()
+            .filter(|p| no_database.contains(&p.path.as_str())),
+    );
     let clients_recovered = rig::last_failure_after(&rig::all(&record), thawed);
     rig::report(tag, "whole run", &everything);
     rig::report(tag, "during the freeze", &during);
@@ -203,12 +228,17 @@ fn postgres_backends_terminated_then_frozen_answer_503_and_spare_routes_without_
         everything.other_server_errors + everything.transport_failures,
         0,
         "no 500 and no reset: {everything}\n{}\n{}",
-        examples(rig::all(&record), |e| e.status().is_none_or(|s| s >= 500 && s != 503 && s != 504)),
+        examples(rig::all(&record), |e| e
+            .status()
+            .is_none_or(|s| s >= 500 && s != 503 && s != 504)),
         rig.failures_logged()
     );
     assert_eq!(everything.unavailable_without_retry_after, 0);
     let recovered = recovered.expect("the service recovers after the thaw");
-    assert!(recovered < RECOVERY, "recovered {recovered:?} after the thaw");
+    assert!(
+        recovered < RECOVERY,
+        "recovered {recovered:?} after the thaw"
+    );
     let settled = rig.assert_nothing_lost(&record, tag);
     rig::report(tag, "writes (nothing lost)", &settled);
 }

@@ -26,7 +26,13 @@ fn anonymous_call(rig: &Rig) -> Exchange {
 fn json_call(rig: &Rig, method: &str, path: &str, token: &str, body: Option<&Value>) -> Exchange {
     let bearer = format!("Bearer {token}");
     let body = body.map(Value::to_string);
-    client::send(rig.port(), method, path, &[("Authorization", &bearer)], body.as_deref())
+    client::send(
+        rig.port(),
+        method,
+        path,
+        &[("Authorization", &bearer)],
+        body.as_deref(),
+    )
 }
 
 fn json_of(exchange: &Exchange) -> Value {
@@ -37,25 +43,44 @@ fn json_of(exchange: &Exchange) -> Value {
 fn new_session(rig: &Rig) -> String {
     let login = rig.server.login(&rig.email);
     assert_eq!(login.status, 200, "{}", login.text);
-    login.json["accessToken"].as_str().expect("accessToken").to_owned()
+    login.json["accessToken"]
+        .as_str()
+        .expect("accessToken")
+        .to_owned()
 }
 
 /// Uses `token` so that its session's liveness is in the cache when the outage starts.
 fn cache_session(rig: &Rig, token: &str) {
-    assert_eq!(json_call(rig, "GET", "/api/users/me", token, None).status(), Some(200));
+    assert_eq!(
+        json_call(rig, "GET", "/api/users/me", token, None).status(),
+        Some(200)
+    );
 }
 
 /// While Redis is out: logging out `token` (a session cached before the outage) works and the
 /// token is refused at once; an update is read back.
 fn revoke_and_update_during_outage(rig: &Rig, token: &str, item: &str, name: &str, phase: &str) {
     let logout = json_call(rig, "POST", "/api/auth/logout", token, None);
-    assert_eq!(logout.status(), Some(204), "{phase}: logout works: {}", logout.body);
+    assert_eq!(
+        logout.status(),
+        Some(204),
+        "{phase}: logout works: {}",
+        logout.body
+    );
     let refused = json_call(rig, "GET", "/api/users/me", token, None);
-    assert_eq!(refused.status(), Some(401), "{phase}: a logged-out token is refused");
+    assert_eq!(
+        refused.status(),
+        Some(401),
+        "{phase}: a logged-out token is refused"
+    );
     let replaced = json_call(rig, "PUT", item, &rig.token, Some(&json!({ "name": name })));
     assert_eq!(replaced.status(), Some(200), "{phase}: {}", replaced.body);
     let read = json_call(rig, "GET", item, &rig.token, None);
-    assert_eq!(json_of(&read)["name"], name, "{phase}: the update is read back");
+    assert_eq!(
+        json_of(&read)["name"],
+        name,
+        "{phase}: the update is read back"
+    );
     rig::report(
         phase,
         "latencies during the outage",
@@ -79,7 +104,11 @@ fn nothing_stale(rig: &Rig, revoked: &str, item: &str, name: &str, phase: &str) 
         refused.body
     );
     let read = json_call(rig, "GET", item, &rig.token, None);
-    assert_eq!(json_of(&read)["name"], name, "{phase}: the cache serves no stale item");
+    assert_eq!(
+        json_of(&read)["name"],
+        name,
+        "{phase}: the cache serves no stale item"
+    );
 }
 
 /// Anonymous calls until the first 429 (the budget is `ANON_BUDGET`); how many were admitted.
@@ -140,18 +169,37 @@ fn redis_frozen_then_killed_under_load_fails_closed_for_sessions_and_loses_nothi
     let rig = Rig::start(&database.url, &vars);
     let outage = gate::lasting(Duration::from_secs(6), Duration::from_secs(20));
 
-    let created = json_call(&rig, "POST", "/api/data", &rig.token, Some(&json!({ "name": "v1" })));
+    let created = json_call(
+        &rig,
+        "POST",
+        "/api/data",
+        &rig.token,
+        Some(&json!({ "name": "v1" })),
+    );
     assert_eq!(created.status(), Some(201), "{}", created.body);
-    let item = format!("/api/data/{}", json_of(&created)["id"].as_str().expect("an id"));
-    assert_eq!(json_of(&json_call(&rig, "GET", &item, &rig.token, None))["name"], "v1");
+    let item = format!(
+        "/api/data/{}",
+        json_of(&created)["id"].as_str().expect("an id")
+    );
+    assert_eq!(
+        json_of(&json_call(&rig, "GET", &item, &rig.token, None))["name"],
+        "v1"
+    );
     let revoked_while_frozen = new_session(&rig);
     let revoked_while_killed = new_session(&rig);
     let before = spend_anonymous_budget(&rig);
-    assert!(before <= ANON_BUDGET, "the limiter admits at most its budget: {before}");
+    assert!(
+        before <= ANON_BUDGET,
+        "the limiter admits at most its budget: {before}"
+    );
 
     let tag = "redis";
     let shape = Shape {
-        read_paths: vec![item.clone(), "/api/users/me".to_owned(), "/api/data?limit=5".to_owned()],
+        read_paths: vec![
+            item.clone(),
+            "/api/users/me".to_owned(),
+            "/api/data?limit=5".to_owned(),
+        ],
         ..Shape::default()
     };
     let load = Load::start(rig.port(), &rig.token, tag, &shape);
@@ -184,7 +232,9 @@ fn redis_frozen_then_killed_under_load_fails_closed_for_sessions_and_loses_nothi
     rig::report(
         "redis-frozen",
         "after the thaw",
-        format!("/health redis connected after {reconnected:?}; the mail of the registration during the freeze sent {mailed:?} after"),
+        format!(
+            "/health redis connected after {reconnected:?}; the mail of the registration during the freeze sent {mailed:?} after"
+        ),
     );
     assert!(reconnected.is_some(), "the server reconnects to Redis");
     assert!(mailed.is_some(), "the job enqueued during the freeze ran");
@@ -210,7 +260,10 @@ fn redis_frozen_then_killed_under_load_fails_closed_for_sessions_and_loses_nothi
         "after the restart",
         format!("/health redis connected after {reconnected:?}"),
     );
-    assert!(reconnected.is_some(), "the server reconnects to the new Redis");
+    assert!(
+        reconnected.is_some(),
+        "the server reconnects to the new Redis"
+    );
     let admitted = spend_anonymous_budget(&rig);
     assert!(
         admitted <= ANON_BUDGET,

@@ -47,7 +47,11 @@ impl Rig {
     /// The server's log lines about failed requests (their causes), for assertion messages.
     pub fn failures_logged(&self) -> String {
         let log = self.server.log();
-        let lines: Vec<&str> = log.lines().filter(|l| l.contains("request failed")).take(5).collect();
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("request failed"))
+            .take(5)
+            .collect();
         lines.join("\n")
     }
 

@@ -38,7 +38,10 @@ fn wait_until_live(spawned: &mut Spawned, port: u16) -> Duration {
             return started.elapsed();
         }
         if let Ok(Some(status)) = spawned.child.try_wait() {
-            panic!("the server exited while a dependency was down: {status}\n{}", spawned.log());
+            panic!(
+                "the server exited while a dependency was down: {status}\n{}",
+                spawned.log()
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -63,7 +66,8 @@ fn assert_live_not_ready(port: u16, lasting: Duration, scenario: &str) {
         api.unavailable,
         api.total,
         "the API is 503: {api}\n{}",
-        examples(&probes, |e: &Exchange| e.path == "/api/data" && e.status() != Some(503))
+        examples(&probes, |e: &Exchange| e.path == "/api/data"
+            && e.status() != Some(503))
     );
     assert_eq!(api.unavailable_without_retry_after, 0, "with Retry-After");
 }
@@ -76,7 +80,13 @@ fn time_to_serve(port: u16, since: Instant, spawned: &Spawned) -> Duration {
             let body = serde_json::json!({
                 "email": unique_email("chaos-start"), "password": crate::support::PASSWORD
             });
-            let registered = client::send(port, "POST", "/api/auth/register", &[], Some(&body.to_string()));
+            let registered = client::send(
+                port,
+                "POST",
+                "/api/auth/register",
+                &[],
+                Some(&body.to_string()),
+            );
             assert_eq!(registered.status(), Some(201), "{}", registered.body);
             return served;
         }
@@ -96,14 +106,22 @@ fn startup_with_postgres_down_is_live_not_ready_then_serves_once_it_comes() {
     database.stop(StopMode::Fast);
     let (mut spawned, port) = spawn_serve(&cluster);
     let live_after = wait_until_live(&mut spawned, port);
-    assert_live_not_ready(port, gate::lasting(Duration::from_secs(3), Duration::from_secs(20)), "startup-pg-down");
+    assert_live_not_ready(
+        port,
+        gate::lasting(Duration::from_secs(3), Duration::from_secs(20)),
+        "startup-pg-down",
+    );
     database.start_again();
     let came = Instant::now();
     let served = time_to_serve(port, came, &spawned);
     rig::report(
         "startup-pg-down",
         "start-up",
-        format!("live {} ms after spawn; ready and serving {} ms after PostgreSQL came", live_after.as_millis(), served.as_millis()),
+        format!(
+            "live {} ms after spawn; ready and serving {} ms after PostgreSQL came",
+            live_after.as_millis(),
+            served.as_millis()
+        ),
     );
     assert!(served < COMES_UP, "served {served:?} after PostgreSQL came");
 }
@@ -122,7 +140,11 @@ fn startup_with_redis_down_is_live_not_ready_then_serves_once_it_comes() {
     let cluster = Cluster::new(Some(&database.url), &vars);
     let (mut spawned, port) = spawn_serve(&cluster);
     let live_after = wait_until_live(&mut spawned, port);
-    assert_live_not_ready(port, gate::lasting(Duration::from_secs(3), Duration::from_secs(20)), "startup-redis-down");
+    assert_live_not_ready(
+        port,
+        gate::lasting(Duration::from_secs(3), Duration::from_secs(20)),
+        "startup-redis-down",
+    );
     redis.start_again();
     let came = Instant::now();
     let served = time_to_serve(port, came, &spawned);
@@ -130,8 +152,16 @@ fn startup_with_redis_down_is_live_not_ready_then_serves_once_it_comes() {
     rig::report(
         "startup-redis-down",
         "start-up",
-        format!("live {} ms after spawn; ready and serving {} ms after Redis came", live_after.as_millis(), served.as_millis()),
+        format!(
+            "live {} ms after spawn; ready and serving {} ms after Redis came",
+            live_after.as_millis(),
+            served.as_millis()
+        ),
     );
     assert!(served < COMES_UP, "served {served:?} after Redis came");
-    assert!(health.body.contains("\"redis\":\"connected\""), "{}", health.body);
+    assert!(
+        health.body.contains("\"redis\":\"connected\""),
+        "{}",
+        health.body
+    );
 }
