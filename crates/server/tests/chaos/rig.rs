@@ -20,7 +20,7 @@ pub struct Rig {
 impl Rig {
     pub fn start(database_url: &str, vars: &[(&'static str, &'static str)]) -> Self {
         let cluster = Cluster::new(Some(database_url), vars);
-        let server = Served::start(&mut cluster.command().arg("serve"));
+        let server = Served::start(cluster.command().arg("serve"));
         let email = crate::support::unique_email("chaos");
         let token = server.register(&email);
         Self {
