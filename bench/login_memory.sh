@@ -23,7 +23,7 @@ DATA_DIR=$DATA HOST=127.0.0.1 PORT=$PORT LOG_LEVEL=warn \
   "$BIN" serve >"$DATA/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 300); do
-  curl -fs "http://127.0.0.1:$PORT/health/live" >/dev/null 2>&1 && break
+  curl -fs "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break
   sleep 0.1
 done
 

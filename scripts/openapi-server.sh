@@ -17,7 +17,7 @@ start_server() {
   trap 'kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; rm -rf "$SERVER_DIR"' EXIT
   BASE_URL="http://127.0.0.1:$port"
   for _ in $(seq 1 100); do
-    if curl -fsS "$BASE_URL/health/live" > /dev/null 2>&1; then
+    if curl -fsS "$BASE_URL/health/ready" > /dev/null 2>&1; then
       return 0
     fi
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then

@@ -104,10 +104,20 @@ impl Server {
 
     /// Binds with `extra` routes behind the standard middleware (see `router::build_with`).
     pub async fn bind_with(state: AppState, extra: Router) -> anyhow::Result<Self> {
-        let addr = SocketAddr::new(state.config.host, state.config.port);
-        let listener = TcpListener::bind(addr).await.with_context(|| {
-            format!("cannot listen on {addr}: is another process using the port? (PORT, HOST)")
-        })?;
+        let listener = bind_api(SocketAddr::new(state.config.host, state.config.port)).await?;
+        Self::assemble(state, listener, extra).await
+    }
+
+    /// Serves on a listener bound before the state was built (see [`starting`]).
+    pub async fn on_listener(state: AppState, listener: TcpListener) -> anyhow::Result<Self> {
+        Self::assemble(state, listener, Router::new()).await
+    }
+
+    async fn assemble(
+        state: AppState,
+        listener: TcpListener,
+        extra: Router,
+    ) -> anyhow::Result<Self> {
         let router = crate::router::build_with(state.clone(), extra);
         let metrics = match state.config.metrics_addr {
             Some(addr) => {
@@ -201,6 +211,52 @@ impl Server {
         tracing::info!("shutdown complete");
         Ok(())
     }
+}
+
+async fn bind_api(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr}: is another process using the port? (PORT, HOST)")
+    })
+}
+
+/// Binds the API's address at once and answers there while `build` (connecting to the database
+/// and Redis, with their retries, and migrating) runs: `/health/live` 200, `/health/ready` 503
+/// (`status: starting`), anything else 503 `SERVICE_UNAVAILABLE` with `Retry-After`. An
+/// orchestrator then sees a live process that is not ready yet, instead of a refused port.
+/// Returns the listener, still bound, for [`Server::on_listener`].
+pub async fn starting<T>(
+    addr: SocketAddr,
+    limits: ConnectionConfig,
+    build: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<(TcpListener, T)> {
+    let listener = bind_api(addr).await?;
+    let stop = CancellationToken::new();
+    let router = Router::new()
+        .route(
+            "/health/live",
+            axum::routing::get(crate::operations::health::live),
+        )
+        .route(
+            "/health/ready",
+            axum::routing::get(crate::operations::health::starting),
+        )
+        .fallback(|| async {
+            crate::http::error::ApiError::new(
+                crate::platform::error::ErrorCode::ServiceUnavailable,
+                "The server is starting, try again shortly",
+            )
+            .with_retry_after(5)
+        });
+    // Requests that arrived during start-up are short (nothing here waits on anything).
+    let grace = std::time::Duration::from_secs(1);
+    let probes = http_server::serve(&listener, router, limits, stop.clone(), grace);
+    let built = async {
+        let built = build.await;
+        stop.cancel();
+        built
+    };
+    let ((), built) = tokio::join!(probes, built);
+    Ok((listener, built?))
 }
 
 /// The rolling-restart window: the readiness probe fails at once, so a load balancer takes the

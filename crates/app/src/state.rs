@@ -91,9 +91,14 @@ impl AppState {
             },
         );
         let cache: SharedCache = match &config.redis_url {
-            Some(url) => {
-                Arc::new(RedisCache::connect(url.expose_secret(), &config.redis_prefix).await?)
-            }
+            Some(url) => Arc::new(
+                RedisCache::connect_within(
+                    url.expose_secret(),
+                    &config.redis_prefix,
+                    config.database.connect_timeout,
+                )
+                .await?,
+            ),
             None => Arc::new(MemoryCache::new(config.cache_max_bytes)),
         };
         let secret = match &config.auth.jwt_secret {

@@ -18,10 +18,16 @@ fn say(line: impl std::fmt::Display) {
 pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     telemetry::init(&config);
     let _lock = lock_data_dir(&config)?;
-    let state = AppState::build(config, Overrides::default()).await?;
-    aios_app::users::admin::bootstrap(&state).await?;
+    let addr = std::net::SocketAddr::new(config.host, config.port);
+    let limits = config.connections;
+    let (listener, state) = aios_app::server::starting(addr, limits, async {
+        let state = AppState::build(config, Overrides::default()).await?;
+        aios_app::users::admin::bootstrap(&state).await?;
+        Ok(state)
+    })
+    .await?;
     let errors = state.error_tracker.clone();
-    let server = Server::bind(state).await?;
+    let server = Server::on_listener(state, listener).await?;
     let addr = server.local_addr()?;
     tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "aios-server listening on http://{addr}");
     if let Some(addr) = server.metrics_addr()? {

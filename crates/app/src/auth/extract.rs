@@ -30,6 +30,11 @@ impl FromRequestParts<AppState> for AuthUser {
         match parts.extensions.get::<Caller>() {
             Some(Caller::Live(user)) => return Ok(*user),
             Some(Caller::Dead) => return Err(ApiError::unauthorized()),
+            Some(Caller::Unavailable) => {
+                return Err(ApiError::unavailable(anyhow::anyhow!(
+                    "the session could not be looked up: the database is unreachable"
+                )));
+            }
             None => {}
         }
         // Not resolved by `identify` (a route outside /api, or the database failed then).

@@ -19,14 +19,16 @@ pub enum Caller {
     Live(AuthUser),
     /// A valid signature on a session that is revoked, expired or gone.
     Dead,
+    /// The database could not be reached to look the session up. The extractor answers 503 at
+    /// once instead of waiting for the pool a second time.
+    Unavailable,
 }
 
 pub async fn identify(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
     if request.uri().path().starts_with("/api/")
         && let Some(claims) = bearer_token(request.headers()).and_then(|t| app.jwt.verify(t))
     {
-        // A database error leaves the request unresolved: the extractor asks again and
-        // answers 503 if it still fails.
+        // Another database error leaves the request unresolved: the extractor asks again.
         match session_state::lookup(&app, claims.sid, claims.sub).await {
             Ok(Some(live)) => {
                 let user = AuthUser {
@@ -39,6 +41,9 @@ pub async fn identify(State(app): State<AppState>, mut request: Request, next: N
             }
             Ok(None) => {
                 request.extensions_mut().insert(Caller::Dead);
+            }
+            Err(err) if crate::platform::db::is_unavailable(&err) => {
+                request.extensions_mut().insert(Caller::Unavailable);
             }
             Err(err) => tracing::debug!(error = %err, "session lookup failed; resolved later"),
         }

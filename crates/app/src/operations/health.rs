@@ -160,6 +160,19 @@ pub async fn live() -> Response {
     )
 }
 
+/// `/health/ready` while start-up still connects to the database and Redis (`server::starting`):
+/// the listener is already bound, so probes get an answer instead of a refused connection.
+pub async fn starting() -> Response {
+    no_store(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ProbeReport {
+            status: "starting",
+            database: None,
+            migrations: None,
+        },
+    )
+}
+
 #[utoipa::path(summary = "Readiness probe", description = "`200` when the server can serve (database reachable, migrations applied), else `503`.",
     get, path = "/health/ready", tag = "operations",
     responses(

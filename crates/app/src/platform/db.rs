@@ -348,17 +348,32 @@ pub fn is_unavailable(err: &DbErr) -> bool {
         DbErr::ConnectionAcquire(_) => true,
         DbErr::Conn(RuntimeErr::SqlxError(e))
         | DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
-            e.as_ref(),
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
             sqlx::Error::Io(_)
-                | sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::Tls(_)
-                | sqlx::Error::WorkerCrashed
-        ),
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(e) => e.code().is_some_and(|code| is_unavailable_code(&code)),
+            _ => false,
+        },
         DbErr::Conn(_) => true,
         _ => false,
     }
+}
+
+/// PostgreSQL's SQLSTATEs for "not now" rather than "never": the connection broke (class 08),
+/// the server shuts down or restarts and ends every session (57P01 on `pg_ctl stop -m fast` and
+/// `pg_terminate_backend`, reaching a statement in flight as a database error; 57P02, 57P03),
+/// it is out of connections (53300), or a statement or lock timeout (set on the role by an
+/// operator: the server sets none) or an operator's `pg_cancel_backend` ended the statement
+/// (57014, 55P03). A retry later may well succeed.
+fn is_unavailable_code(code: &str) -> bool {
+    code.starts_with("08")
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "53300" | "57014" | "55P03"
+        )
 }
 
 /// True for a unique-constraint violation (two writers racing for the same key).

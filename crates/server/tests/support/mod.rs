@@ -89,11 +89,16 @@ pub fn http(port: u16, request: &str) -> Option<String> {
     Some(response)
 }
 
+/// Waits until the server is live and past start-up: it answers `/health/live` from its first
+/// moment, while it still connects to the database (`/health/ready` says `starting` then).
 pub fn wait_until_live(port: u16, child: &mut Child) {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(30) {
-        let request = "GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-        if http(port, request).is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+        let live = "GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        let ready = "GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        if http(port, live).is_some_and(|r| r.starts_with("HTTP/1.1 200"))
+            && http(port, ready).is_some_and(|r| !r.contains("\"status\":\"starting\""))
+        {
             return;
         }
         if let Ok(Some(status)) = child.try_wait() {

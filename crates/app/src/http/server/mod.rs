@@ -6,6 +6,7 @@
 
 mod activity;
 
+use std::borrow::Borrow;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
@@ -34,9 +35,10 @@ const CAP_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Serves `router` on `listener` until `stop` is cancelled. Then it stops accepting, asks every
 /// connection to close once its in-flight requests are answered, waits for that up to `grace`,
-/// and closes whatever is left.
+/// and closes whatever is left. A borrowed listener stays open for the caller (start-up serves
+/// the probes on the API's own listener before the API is ready); an owned one is closed.
 pub async fn serve(
-    listener: TcpListener,
+    listener: impl Borrow<TcpListener>,
     router: Router,
     limits: ConnectionConfig,
     stop: CancellationToken,
@@ -69,7 +71,7 @@ pub async fn serve(
         };
         let accepted = tokio::select! {
             () = stop.cancelled() => break,
-            accepted = listener.accept() => accepted,
+            accepted = listener.borrow().accept() => accepted,
         };
         match accepted {
             Ok((stream, remote)) => {

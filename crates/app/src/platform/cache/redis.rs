@@ -37,7 +37,28 @@ pub struct RedisCache {
 }
 
 impl RedisCache {
-    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
+    /// Connects, retrying with exponential backoff (250 ms up to 5 s) for up to `limit`: at
+    /// start-up Redis may come up after the server, as the database may.
+    pub async fn connect_within(url: &str, prefix: &str, limit: Duration) -> anyhow::Result<Self> {
+        let started = std::time::Instant::now();
+        let mut backoff = Duration::from_millis(250);
+        let mut attempt = 1u32;
+        loop {
+            match Self::try_connect(url, prefix).await {
+                Ok(cache) => return Ok(cache),
+                Err(err) if started.elapsed() + backoff < limit => {
+                    tracing::warn!(attempt, retry_in_ms = backoff.as_millis() as u64,
+                        error = %format!("{err:#}"), "Redis not reachable yet");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    attempt += 1;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    async fn try_connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
         let client = redis::Client::open(url).context("REDIS_URL is not a valid Redis URL")?;
         // Short timeouts: a slow or absent Redis must cost a request milliseconds, not seconds.
         let config = ConnectionManagerConfig::new()
