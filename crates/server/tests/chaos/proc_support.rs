@@ -119,7 +119,7 @@ pub enum Outcome {
         head: String,
         body: String,
     },
-    Lost(String),
+    Lost(#[expect(dead_code, reason = "read through Debug, in assertion messages")] String),
 }
 
 impl Outcome {
