@@ -168,7 +168,9 @@ async fn try_connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
 /// `SAVEPOINT` whose rollback leaves a transaction open holding the write lock: every writer
 /// then waits out the busy timeout. Such a connection is closed instead (the ping first runs
 /// the rollback a dropped transaction queued).
-async fn reusable_sqlite_connection(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+async fn reusable_sqlite_connection(
+    conn: &mut sqlx::SqliteConnection,
+) -> Result<bool, sqlx::Error> {
     use sqlx::Connection as _;
     conn.ping().await?;
     Ok(!conn.is_in_transaction())

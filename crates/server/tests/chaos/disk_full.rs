@@ -80,7 +80,10 @@ fn assert_clear_server_error(outcome: &Outcome, took: Duration) {
     let status = outcome.status().unwrap_or(0);
     assert!((500..600).contains(&status), "{outcome:?}");
     let json = outcome.json();
-    assert!(json["error"].is_string() && json["code"].is_string(), "{outcome:?}");
+    assert!(
+        json["error"].is_string() && json["code"].is_string(),
+        "{outcome:?}"
+    );
     assert!(json["requestId"].is_string(), "{outcome:?}");
     assert_ne!(status, 504, "timed out instead of failing: {outcome:?}");
     // Generous for a loaded machine: the point is "not a hang".
@@ -95,7 +98,10 @@ fn a_full_disk_fails_writes_cleanly_corrupts_nothing_and_recovers_without_a_rest
     let dir = tempfile::tempdir().unwrap();
     let Some(tmpfs) = Tmpfs::mount(&dir.path().join("small")) else {
         let required = std::env::var("REQUIRE_SERVICES").is_ok_and(|v| v == "1");
-        assert!(!required, "REQUIRE_SERVICES=1 but no tmpfs could be mounted (run as root)");
+        assert!(
+            !required,
+            "REQUIRE_SERVICES=1 but no tmpfs could be mounted (run as root)"
+        );
         eprintln!("skipped: disk full needs to mount a tmpfs (run as root)");
         return;
     };
@@ -132,20 +138,40 @@ fn a_full_disk_fails_writes_cleanly_corrupts_nothing_and_recovers_without_a_rest
         let (outcome, took) = write(format!("full-{n}"), &mut acknowledged);
         if outcome.status() != Some(201) {
             assert_clear_server_error(&outcome, took);
-            let code = outcome.json()["code"].as_str().unwrap_or_default().to_owned();
+            let code = outcome.json()["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             refusals.push((outcome.status(), code, took));
         }
     }
-    assert!(!refusals.is_empty(), "40 writes of 16 KiB fitted on a full disk");
+    assert!(
+        !refusals.is_empty(),
+        "40 writes of 16 KiB fitted on a full disk"
+    );
     let started = Instant::now();
     let refused_upload = upload(port, &token, &file_bytes(2 * MIB, 4));
     assert_clear_server_error(&refused_upload, started.elapsed());
     // Reads and health keep answering.
     let (id, name) = acknowledged[0].clone();
-    let read = exchange(port, "GET", &format!("/api/data/{id}"), &[bearer(&token)], "", Duration::from_secs(10));
+    let read = exchange(
+        port,
+        "GET",
+        &format!("/api/data/{id}"),
+        &[bearer(&token)],
+        "",
+        Duration::from_secs(10),
+    );
     assert_eq!(read.status(), Some(200), "{read:?}");
     assert_eq!(read.json()["name"], name.as_str());
-    let live = exchange(port, "GET", "/health/live", &[], "", Duration::from_secs(10));
+    let live = exchange(
+        port,
+        "GET",
+        "/health/live",
+        &[],
+        "",
+        Duration::from_secs(10),
+    );
     assert_eq!(live.status(), Some(200));
 
     // Space comes back: the same process serves writes again.
@@ -174,8 +200,19 @@ fn a_full_disk_fails_writes_cleanly_corrupts_nothing_and_recovers_without_a_rest
         assert!(&bytes == file, "file {id} changed");
     }
     for (id, name) in &acknowledged {
-        let read = exchange(port, "GET", &format!("/api/data/{id}"), &[bearer(&token)], "", Duration::from_secs(10));
-        assert_eq!(read.status(), Some(200), "acknowledged item {name}: {read:?}");
+        let read = exchange(
+            port,
+            "GET",
+            &format!("/api/data/{id}"),
+            &[bearer(&token)],
+            "",
+            Duration::from_secs(10),
+        );
+        assert_eq!(
+            read.status(),
+            Some(200),
+            "acknowledged item {name}: {read:?}"
+        );
         assert_eq!(read.json()["name"], name.as_str());
     }
     server_stops_cleanly(server);
@@ -188,7 +225,10 @@ fn a_full_disk_fails_writes_cleanly_corrupts_nothing_and_recovers_without_a_rest
         );
         assert_eq!(found, 1, "acknowledged item {name} ({id}) in the file");
     }
-    assert_eq!(sqlite_count(&node.database(), "SELECT count(*) FROM files"), 2);
+    assert_eq!(
+        sqlite_count(&node.database(), "SELECT count(*) FROM files"),
+        2
+    );
     let finished: Vec<String> = node
         .stored_objects()
         .into_iter()
@@ -202,7 +242,10 @@ fn a_full_disk_fails_writes_cleanly_corrupts_nothing_and_recovers_without_a_rest
          integrity_check ok; {} acknowledged items all present",
         filled as f64 / MIB as f64,
         refusals.len(),
-        refusals.iter().map(|r| (r.0, r.1.clone())).collect::<std::collections::BTreeSet<_>>(),
+        refusals
+            .iter()
+            .map(|r| (r.0, r.1.clone()))
+            .collect::<std::collections::BTreeSet<_>>(),
         slowest.as_secs_f64() * 1000.0,
         refused_upload.status(),
         refused_upload.json()["code"],
@@ -213,5 +256,9 @@ fn a_full_disk_fails_writes_cleanly_corrupts_nothing_and_recovers_without_a_rest
 
 fn server_stops_cleanly(mut server: crate::support::Spawned) {
     let status = server.terminate(Duration::from_secs(40));
-    assert!(status.is_some_and(|s| s.success()), "{status:?}\n{}", server.log());
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{status:?}\n{}",
+        server.log()
+    );
 }

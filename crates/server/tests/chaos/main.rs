@@ -10,9 +10,9 @@
 mod support;
 
 mod disk_full;
+mod proc_support;
 mod process_sigkill;
 mod process_sigkill_upload;
 mod process_sigterm;
-mod proc_support;
 mod providers;
 mod providers_peer;

@@ -295,9 +295,7 @@ pub const BOUNDARY: &str = "aios-chaos-boundary-7d1f";
 /// The bytes of a test file: an MP4 header (so the upload sniffs as `video/mp4`, whose
 /// processing only checks the checksum), then a pattern that depends on `seed`.
 pub fn file_bytes(size: usize, seed: u8) -> Vec<u8> {
-    let mut bytes: Vec<u8> = (0..size)
-        .map(|i| (i % 251) as u8 ^ seed)
-        .collect();
+    let mut bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8 ^ seed).collect();
     bytes[..12].copy_from_slice(b"\0\0\0\x18ftypisom");
     bytes
 }

@@ -27,7 +27,14 @@ struct Write {
 
 fn post_item(port: u16, token: &str, key: &str, body: &str) -> Outcome {
     let head = [bearer(token), format!("Idempotency-Key: {key}")];
-    exchange(port, "POST", "/api/data", &head, body, Duration::from_secs(20))
+    exchange(
+        port,
+        "POST",
+        "/api/data",
+        &head,
+        body,
+        Duration::from_secs(20),
+    )
 }
 
 /// Retries until the answer is no longer `409 IDEMPOTENCY_IN_PROGRESS` (the killed request's
@@ -100,7 +107,11 @@ fn writes_in_flight_at_a_sigkill_exist_exactly_once_after_retries_with_their_key
         .map(|w| (w.key.as_str(), w.first.status()))
         .collect();
     assert!(refused.is_empty(), "writes refused under load: {refused:?}");
-    assert!(acknowledged.len() >= 20, "too little load: {}", writes.len());
+    assert!(
+        acknowledged.len() >= 20,
+        "too little load: {}",
+        writes.len()
+    );
 
     let (_restarted, port) = node.serve(Some(port), &[]);
     let mut replayed = 0;
@@ -117,10 +128,7 @@ fn writes_in_flight_at_a_sigkill_exist_exactly_once_after_retries_with_their_key
     for write in acknowledged.iter().take(20) {
         let again = post_item(port, &token, &write.key, &write.body);
         assert_eq!(again.status(), Some(201), "{again:?}");
-        assert_eq!(
-            again.header("idempotent-replayed").as_deref(),
-            Some("true")
-        );
+        assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
         assert_eq!(again.json()["id"], write.first.json()["id"]);
     }
 

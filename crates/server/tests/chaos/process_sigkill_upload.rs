@@ -12,8 +12,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::proc_support::{
-    Node, Outcome, bearer, download, eventually, exchange, file_bytes, kill_hard, long,
-    register, sqlite, sqlite_count, sqlite_run, start_upload, upload,
+    Node, Outcome, bearer, download, eventually, exchange, file_bytes, kill_hard, long, register,
+    sqlite, sqlite_count, sqlite_run, start_upload, upload,
 };
 
 const VARS: &[(&str, &str)] = &[
@@ -30,14 +30,26 @@ fn post_batch(port: u16, token: &str, tag: &str) -> Outcome {
         .collect();
     let body = json!({ "operations": operations }).to_string();
     let head = [bearer(token), format!("Idempotency-Key: {tag}")];
-    exchange(port, "POST", "/api/data/batch", &head, &body, Duration::from_secs(20))
+    exchange(
+        port,
+        "POST",
+        "/api/data/batch",
+        &head,
+        &body,
+        Duration::from_secs(20),
+    )
 }
 
 /// Items per batch tag (the name up to its last `-`).
 fn items_per_batch(node: &Node) -> HashMap<String, usize> {
     let mut per_tag = HashMap::new();
-    for name in sqlite(&node.database(), "SELECT name FROM items WHERE name LIKE 'bt%'") {
-        let tag = name.rsplit_once('-').map_or(name.clone(), |(t, _)| t.to_owned());
+    for name in sqlite(
+        &node.database(),
+        "SELECT name FROM items WHERE name LIKE 'bt%'",
+    ) {
+        let tag = name
+            .rsplit_once('-')
+            .map_or(name.clone(), |(t, _)| t.to_owned());
         *per_tag.entry(tag).or_insert(0) += 1;
     }
     per_tag
@@ -102,10 +114,17 @@ fn a_sigkill_mid_upload_and_mid_batch_leaves_no_partial_row_object_or_batch() {
 
     let (_restarted, port) = node.serve(Some(port), &[]);
     // The file: only the acknowledged one has a row, and it reads back byte for byte.
-    assert_eq!(sqlite_count(&node.database(), "SELECT count(*) FROM files"), 1);
+    assert_eq!(
+        sqlite_count(&node.database(), "SELECT count(*) FROM files"),
+        1
+    );
     let (status, bytes) = download(port, &token, &kept_id);
     assert_eq!(status, 200);
-    assert!(bytes == kept_bytes, "the kept file changed ({} bytes)", bytes.len());
+    assert!(
+        bytes == kept_bytes,
+        "the kept file changed ({} bytes)",
+        bytes.len()
+    );
     let objects = node.stored_objects();
     let finished: Vec<&String> = objects.iter().filter(|o| !o.contains('#')).collect();
     assert_eq!(finished, [&format!("files/{kept_id}")], "{objects:?}");
@@ -118,7 +137,10 @@ fn a_sigkill_mid_upload_and_mid_batch_leaves_no_partial_row_object_or_batch() {
     let (mut answered, mut ambiguous, mut committed_unanswered) = (0, 0, 0);
     for (tag, outcome) in &batches {
         let found = per_tag.get(tag).copied().unwrap_or(0);
-        assert!(found == 0 || found == BATCH, "{tag}: {found} of {BATCH} items");
+        assert!(
+            found == 0 || found == BATCH,
+            "{tag}: {found} of {BATCH} items"
+        );
         match outcome.status() {
             Some(200) => {
                 answered += 1;

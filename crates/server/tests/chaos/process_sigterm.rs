@@ -54,8 +54,8 @@ fn sigterm_lets_slow_uploads_and_accepted_writes_finish_drains_the_workers_and_e
     let (mut server, port) = node.serve(None, &[]);
     let token = register(port, "sigterm");
 
-    // Uploads that are still sending when the listener closes: 3 s of body after the signal,
-    // past the 2 s grace.
+    // Uploads that are still sending when the listener closes: 5 s of body from 1 s before
+    // the signal, so 2 s past the 2 s grace.
     let uploads = if long() { 6 } else { 2 };
     let files: Vec<Vec<u8>> = (0..uploads)
         .map(|i| file_bytes(2 * MIB, u8::try_from(i).unwrap()))
@@ -64,7 +64,7 @@ fn sigterm_lets_slow_uploads_and_accepted_writes_finish_drains_the_workers_and_e
         .iter()
         .map(|file| {
             let (stream, rest) = start_upload(port, &token, file, 256 * 1024);
-            std::thread::spawn(move || trickle(stream, &rest, Duration::from_secs(4)))
+            std::thread::spawn(move || trickle(stream, &rest, Duration::from_secs(5)))
         })
         .collect();
 
@@ -81,8 +81,14 @@ fn sigterm_lets_slow_uploads_and_accepted_writes_finish_drains_the_workers_and_e
                     n += 1;
                     let body = serde_json::json!({ "name": format!("st-{w}-{n}") }).to_string();
                     let head = [bearer(&token)];
-                    let outcome =
-                        exchange(port, "POST", "/api/data", &head, &body, Duration::from_secs(30));
+                    let outcome = exchange(
+                        port,
+                        "POST",
+                        "/api/data",
+                        &head,
+                        &body,
+                        Duration::from_secs(30),
+                    );
                     outcomes.lock().unwrap().push(outcome);
                 }
             })
@@ -91,11 +97,15 @@ fn sigterm_lets_slow_uploads_and_accepted_writes_finish_drains_the_workers_and_e
     std::thread::sleep(Duration::from_millis(1000));
 
     let signalled = Instant::now();
+    let sent_before_signal = outcomes.lock().unwrap().len();
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &server.child.id().to_string()])
         .status();
     while get_status(port, "/health/ready") != Some(503) {
-        assert!(signalled.elapsed() < Duration::from_secs(2), "readiness stayed 200");
+        assert!(
+            signalled.elapsed() < Duration::from_secs(2),
+            "readiness stayed 200"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     let ready_failed_after = signalled.elapsed();
@@ -120,9 +130,19 @@ fn sigterm_lets_slow_uploads_and_accepted_writes_finish_drains_the_workers_and_e
         .iter()
         .filter(|o| o.status() != Some(201))
         .collect();
-    assert!(failed.is_empty(), "{} of {}: {:?}", failed.len(), outcomes.len(), failed);
+    assert!(
+        failed.is_empty(),
+        "{} of {}: {:?}",
+        failed.len(),
+        outcomes.len(),
+        failed
+    );
     for answer in &answers {
-        assert_eq!(answer.status(), Some(201), "a slow upload: {answer:?}\n{log}");
+        assert_eq!(
+            answer.status(),
+            Some(201),
+            "a slow upload: {answer:?}\n{log}"
+        );
     }
     assert!(
         exited_after >= Duration::from_secs(GRACE_SECS),
@@ -149,11 +169,12 @@ fn sigterm_lets_slow_uploads_and_accepted_writes_finish_drains_the_workers_and_e
         assert!(&bytes == file, "upload {id} reads back different bytes");
     }
     eprintln!(
-        "SIGTERM: readiness 503 after {:.0} ms; {} writes during the grace period, 0 failed; \
-         {uploads} uploads still sending 4 s of body, all 201 and intact; exit 0 after {:.1} s \
-         (budget {} s)",
+        "SIGTERM: readiness 503 after {:.0} ms; {} writes ({} after the signal, in the grace \
+         period), 0 failed; {uploads} uploads sending their body 4 s past the signal, all 201 \
+         and intact; exit 0 after {:.1} s (budget {} s); 0 jobs left running",
         ready_failed_after.as_secs_f64() * 1000.0,
         outcomes.len(),
+        outcomes.len() - sent_before_signal,
         exited_after.as_secs_f64(),
         budget.as_secs()
     );

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::providers_peer::{FlakyProvider, Mode};
 use crate::proc_support::{Node, bearer, exchange, long, register, sqlite_run};
+use crate::providers_peer::{FlakyProvider, Mode};
 use crate::support::{self, PASSWORD};
 
 const ADMIN: &str = "admin-chaos@example.com";
@@ -20,7 +20,13 @@ const ADMIN: &str = "admin-chaos@example.com";
 /// A service account for the local FCM: its RSA key made by `openssl`, as Google's are.
 fn service_account() -> String {
     let key = std::process::Command::new("openssl")
-        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ])
         .output()
         .expect("openssl makes the service account's key");
     assert!(key.status.success(), "{}", support::text(&key));
@@ -35,9 +41,25 @@ fn service_account() -> String {
     .to_string()
 }
 
-fn call_json(port: u16, method: &str, path: &str, token: &str, body: &serde_json::Value) -> serde_json::Value {
-    let answer = exchange(port, method, path, &[bearer(token)], &body.to_string(), Duration::from_secs(10));
-    assert!(answer.status().is_some_and(|s| s < 300), "{method} {path}: {answer:?}");
+fn call_json(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> serde_json::Value {
+    let answer = exchange(
+        port,
+        method,
+        path,
+        &[bearer(token)],
+        &body.to_string(),
+        Duration::from_secs(10),
+    );
+    assert!(
+        answer.status().is_some_and(|s| s < 300),
+        "{method} {path}: {answer:?}"
+    );
     answer.json()
 }
 
@@ -85,11 +107,23 @@ fn failing_mail_and_push_providers_keep_the_api_fast_and_deliver_every_message_o
     ];
     let node = Node::new(dir.path(), &vars);
     let (_server, port) = node.serve(None, &[]);
-    let admin = support::call(port, "POST", "/api/auth/login", None, Some(&json!({"email": ADMIN, "password": PASSWORD})));
+    let admin = support::call(
+        port,
+        "POST",
+        "/api/auth/login",
+        None,
+        Some(&json!({"email": ADMIN, "password": PASSWORD})),
+    );
     assert_eq!(admin.status, 200, "{}", admin.text);
     let admin = admin.json["accessToken"].as_str().unwrap().to_owned();
     let reader = register(port, "reader");
-    let item = call_json(port, "POST", "/api/data", &reader, &json!({"name": "probe"}));
+    let item = call_json(
+        port,
+        "POST",
+        "/api/data",
+        &reader,
+        &json!({"name": "probe"}),
+    );
     let item_path = format!("/api/data/{}", item["id"].as_str().unwrap());
 
     // The probe: health and a data read, every 100 ms, for the whole test.
@@ -99,7 +133,10 @@ fn failing_mail_and_push_providers_keep_the_api_fast_and_deliver_every_message_o
         let (stop, probe, reader) = (stop.clone(), probe.clone(), reader.clone());
         std::thread::spawn(move || {
             while !stop.load(Ordering::SeqCst) {
-                for (path, head) in [("/health", vec![]), (item_path.as_str(), vec![bearer(&reader)])] {
+                for (path, head) in [
+                    ("/health", vec![]),
+                    (item_path.as_str(), vec![bearer(&reader)]),
+                ] {
                     let started = Instant::now();
                     let answer = exchange(port, "GET", path, &head, "", Duration::from_secs(30));
                     let took = started.elapsed();
@@ -109,7 +146,9 @@ fn failing_mail_and_push_providers_keep_the_api_fast_and_deliver_every_message_o
                         probe.failures.push(format!("{path}: {answer:?}"));
                     }
                     if path == "/health" {
-                        for (name, state) in answer.json()["providers"].as_object().into_iter().flatten() {
+                        for (name, state) in
+                            answer.json()["providers"].as_object().into_iter().flatten()
+                        {
                             let open = probe.saw_open.entry(name.clone()).or_default();
                             *open |= state == "open";
                         }
@@ -147,16 +186,34 @@ fn failing_mail_and_push_providers_keep_the_api_fast_and_deliver_every_message_o
     for i in 0..users {
         let email = support::unique_email(&format!("outage{i}"));
         let request = Instant::now();
-        let registered = support::call(port, "POST", "/api/auth/register", None, Some(&json!({"email": email, "password": PASSWORD})));
+        let registered = support::call(
+            port,
+            "POST",
+            "/api/auth/register",
+            None,
+            Some(&json!({"email": email, "password": PASSWORD})),
+        );
         write_latencies.push(request.elapsed());
         assert_eq!(registered.status, 201, "{}", registered.text);
         let token = registered.json["accessToken"].as_str().unwrap().to_owned();
         let user_id = registered.json["user"]["id"].as_str().unwrap().to_owned();
         let device = format!("chaos-device-{i}:APA91bH-{}", uuid::Uuid::new_v4().simple());
-        call_json(port, "POST", "/api/devices", &token, &json!({"platform": "android", "token": device}));
+        call_json(
+            port,
+            "POST",
+            "/api/devices",
+            &token,
+            &json!({"platform": "android", "token": device}),
+        );
         let title = format!("note-{i}");
         let request = Instant::now();
-        call_json(port, "POST", "/api/notifications", &admin, &json!({"userId": user_id, "title": title, "body": "chaos"}));
+        call_json(
+            port,
+            "POST",
+            "/api/notifications",
+            &admin,
+            &json!({"userId": user_id, "title": title, "body": "chaos"}),
+        );
         write_latencies.push(request.elapsed());
         expected_mail.push(email);
         expected_push.push(format!("{device}|{title}"));
@@ -166,7 +223,10 @@ fn failing_mail_and_push_providers_keep_the_api_fast_and_deliver_every_message_o
     }
     scheduler.join().unwrap();
     let recovered = Instant::now();
-    assert!(mail.accepted().is_empty() && push.accepted().is_empty(), "accepted during the outage");
+    assert!(
+        mail.accepted().is_empty() && push.accepted().is_empty(),
+        "accepted during the outage"
+    );
 
     // Delivered, once each. The breakers' cool-downs (3 s for mail, 30 s for push) and the
     // jobs' backoff bound how long that takes: generous limits, for a loaded machine.
@@ -197,21 +257,47 @@ fn failing_mail_and_push_providers_keep_the_api_fast_and_deliver_every_message_o
             assert_eq!(times, 1, "{message} delivered {times} times: {accepted:?}");
         }
     }
-    let dead = support::call(port, "GET", "/api/admin/jobs?state=dead", Some(&admin), None);
-    assert_eq!(dead.json["items"].as_array().map(Vec::len), Some(0), "{}", dead.text);
+    let dead = support::call(
+        port,
+        "GET",
+        "/api/admin/jobs?state=dead",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(
+        dead.json["items"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        dead.text
+    );
 
     let probe = probe.lock().unwrap();
     assert!(probe.failures.is_empty(), "{:?}", probe.failures);
-    assert_eq!(probe.saw_open.get("mail"), Some(&true), "the mail breaker never opened");
-    assert_eq!(probe.saw_open.get("push_fcm"), Some(&true), "the push breaker never opened");
+    assert_eq!(
+        probe.saw_open.get("mail"),
+        Some(&true),
+        "the mail breaker never opened"
+    );
+    assert_eq!(
+        probe.saw_open.get("push_fcm"),
+        Some(&true),
+        "the push breaker never opened"
+    );
     let mut sorted = probe.latencies.clone();
     sorted.sort();
-    let (p50, p99, max) = (percentile(&sorted, 0.5), percentile(&sorted, 0.99), percentile(&sorted, 1.0));
+    let (p50, p99, max) = (
+        percentile(&sorted, 0.5),
+        percentile(&sorted, 0.99),
+        percentile(&sorted, 1.0),
+    );
     // Generous: the machine is loaded. A request that waited on a provider would take the
     // provider's 2 s timeout at least.
     assert!(max < Duration::from_millis(1500), "a probe took {max:?}");
     let slowest_write = write_latencies.iter().max().copied().unwrap_or_default();
-    assert!(slowest_write < Duration::from_millis(1500), "a write took {slowest_write:?}");
+    assert!(
+        slowest_write < Duration::from_millis(1500),
+        "a write took {slowest_write:?}"
+    );
     eprintln!(
         "provider outage {:?} (hang, reset, 500): {} probes p50 {:.1} ms p99 {:.1} ms max {:.1} ms, \
          slowest write {:.0} ms; refused (hang, reset, 500) mail {:?} push {:?}; {} mails and \

@@ -105,7 +105,8 @@ fn handle(mut stream: TcpStream, state: &State) {
         return;
     };
     if path == "/token" {
-        let grant = json!({"access_token": "ya29.chaos", "expires_in": 3599, "token_type": "Bearer"});
+        let grant =
+            json!({"access_token": "ya29.chaos", "expires_in": 3599, "token_type": "Bearer"});
         return respond(&mut stream, 200, &grant);
     }
     match current {
