@@ -20,6 +20,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::config::Config;
+use super::db_faults;
 use super::jobs::store::JobStore;
 use super::metrics::{self, sampled::PoolStats};
 
@@ -153,27 +154,13 @@ async fn try_connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .max_connections(pool_size)
                 .min_connections(1)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
-                .after_release(|conn, _| Box::pin(reusable_sqlite_connection(conn)))
+                .after_release(|conn, _| Box::pin(db_faults::reusable_sqlite_connection(conn)))
                 .connect_with(options)
                 .await
                 .with_context(|| format!("opening SQLite at {}", config.sqlite_path().display()))?;
             Ok(metered(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)))
         }
     }
-}
-
-/// Whether a released SQLite connection may go back to the pool. On a full disk SQLite rolls
-/// the whole transaction back itself (`SQLITE_FULL`); sqlx's own `ROLLBACK` then fails and it
-/// still counts the connection as inside a transaction, so its next `BEGIN` becomes a
-/// `SAVEPOINT` whose rollback leaves a transaction open holding the write lock: every writer
-/// then waits out the busy timeout. Such a connection is closed instead (the ping first runs
-/// the rollback a dropped transaction queued).
-async fn reusable_sqlite_connection(
-    conn: &mut sqlx::SqliteConnection,
-) -> Result<bool, sqlx::Error> {
-    use sqlx::Connection as _;
-    conn.ping().await?;
-    Ok(!conn.is_in_transaction())
 }
 
 /// Every statement of the application pool times itself into `db_query_duration_seconds`.
@@ -264,7 +251,7 @@ pub fn job_store(config: &Config) -> anyhow::Result<JobStore> {
                 .max_connections(size.min(2))
                 .min_connections(0)
                 .acquire_timeout(JOBS_ACQUIRE_TIMEOUT)
-                .after_release(|conn, _| Box::pin(reusable_sqlite_connection(conn)))
+                .after_release(|conn, _| Box::pin(db_faults::reusable_sqlite_connection(conn)))
                 .connect_lazy_with(sqlite_options(config));
             Ok(JobStore::Sqlite(pool))
         }
@@ -376,19 +363,7 @@ pub fn is_unavailable(err: &DbErr) -> bool {
         DbErr::Conn(_) => true,
         _ => false,
     };
-    unreachable || is_disk_full(err)
-}
-
-/// SQLite's `SQLITE_FULL` (13) or PostgreSQL's `disk_full` (53100): not a bug to hide behind a
-/// 500 but an outage, retried once an operator frees space; the transaction wrote nothing.
-fn is_disk_full(err: &DbErr) -> bool {
-    match err {
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
-            .as_database_error()
-            .and_then(|db| db.code())
-            .is_some_and(|code| matches!(code.as_ref(), "13" | "53100")),
-        _ => false,
-    }
+    unreachable || db_faults::is_disk_full(err)
 }
 
 /// True for a unique-constraint violation (two writers racing for the same key).
