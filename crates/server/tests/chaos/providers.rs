@@ -71,6 +71,41 @@ struct Probe {
     saw_open: HashMap<String, bool>,
 }
 
+/// The k-th retry of a mail or push job waits at most its k-th backoff (2 s and 5 s, doubling):
+/// the runs deferred behind an open breaker spent no attempt, so they must not lengthen it.
+fn assert_backoff_counts_only_failures(log: &str) {
+    let mut retries: HashMap<String, u32> = HashMap::new();
+    for line in log.lines().filter(|l| l.contains("job failed; will retry")) {
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|word| word.strip_prefix(name))
+                .map(str::to_owned)
+        };
+        let (Some(wait), Some(id), Some(queue)) =
+            (field("retry_in_ms="), field("job.id="), field("job.queue="))
+        else {
+            continue;
+        };
+        let base_ms: u64 = match queue.as_str() {
+            "user:registered" => 2000,
+            "push:device" => 5000,
+            _ => continue,
+        };
+        let retry = retries.entry(id).or_default();
+        *retry += 1;
+        let allowed = base_ms << (*retry - 1).min(20);
+        let wait: u64 = wait.parse().unwrap();
+        assert!(
+            wait <= allowed,
+            "retry {retry} waits {wait} ms (over {allowed}): {line}"
+        );
+    }
+    assert!(
+        !retries.is_empty(),
+        "no job retried: the outage did not reach the jobs"
+    );
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(at).copied().unwrap_or_default()
@@ -106,7 +141,7 @@ fn failing_mail_and_push_providers_keep_the_api_fast_and_deliver_every_message_o
         ("ADMIN_PASSWORD", PASSWORD),
     ];
     let node = Node::new(dir.path(), &vars);
-    let (_server, port) = node.serve(None, &[]);
+    let (server, port) = node.serve(None, &[]);
     let admin = support::call(
         port,
         "POST",
@@ -262,6 +297,7 @@ fn failing_mail_and_push_providers_keep_the_api_fast_and_deliver_every_message_o
             assert_eq!(times, 1, "{message} delivered {times} times: {accepted:?}");
         }
     }
+    assert_backoff_counts_only_failures(&server.log());
     let dead = support::call(
         port,
         "GET",
