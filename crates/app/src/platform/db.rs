@@ -20,6 +20,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::config::Config;
+use super::db_faults;
 use super::jobs::store::JobStore;
 use super::metrics::{self, sampled::PoolStats};
 
@@ -153,6 +154,7 @@ async fn try_connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .max_connections(pool_size)
                 .min_connections(1)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
+                .after_release(|conn, _| Box::pin(db_faults::reusable_sqlite_connection(conn)))
                 .connect_with(options)
                 .await
                 .with_context(|| format!("opening SQLite at {}", config.sqlite_path().display()))?;
@@ -249,6 +251,7 @@ pub fn job_store(config: &Config) -> anyhow::Result<JobStore> {
                 .max_connections(size.min(2))
                 .min_connections(0)
                 .acquire_timeout(JOBS_ACQUIRE_TIMEOUT)
+                .after_release(|conn, _| Box::pin(db_faults::reusable_sqlite_connection(conn)))
                 .connect_lazy_with(sqlite_options(config));
             Ok(JobStore::Sqlite(pool))
         }
@@ -342,9 +345,10 @@ pub fn statement(
     Statement::from_sql_and_values(conn.get_database_backend(), sql, values)
 }
 
-/// True when the error means "the database cannot be reached", which is a 503, not a 500.
+/// True when the error means "the database cannot be reached" (or cannot write: its disk is
+/// full), which is a 503, not a 500.
 pub fn is_unavailable(err: &DbErr) -> bool {
-    match err {
+    let unreachable = match err {
         DbErr::ConnectionAcquire(_) => true,
         DbErr::Conn(RuntimeErr::SqlxError(e))
         | DbErr::Exec(RuntimeErr::SqlxError(e))
@@ -359,7 +363,8 @@ pub fn is_unavailable(err: &DbErr) -> bool {
         },
         DbErr::Conn(_) => true,
         _ => false,
-    }
+    };
+    unreachable || db_faults::is_disk_full(err)
 }
 
 /// PostgreSQL's SQLSTATEs for "not now" rather than "never": the connection broke (class 08),

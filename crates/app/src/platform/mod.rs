@@ -9,6 +9,7 @@ pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod db;
+mod db_faults;
 pub mod entropy;
 pub mod error;
 pub mod error_tracking;

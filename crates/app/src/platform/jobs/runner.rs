@@ -312,9 +312,14 @@ async fn settle(
         attempt,
         error: &message,
     };
+    // Runs deferred behind an open breaker spent no attempt: the backoff must not count them.
+    let spent = ctx
+        .store
+        .spent_attempts(id, attempt, spec.max_attempts)
+        .await;
     let recorded = match &err {
-        JobError::Retry { retry_after, .. } if attempt < spec.max_attempts => {
-            let wait = spec.backoff(attempt).max(retry_after.unwrap_or_default());
+        JobError::Retry { retry_after, .. } if spent < spec.max_attempts => {
+            let wait = spec.backoff(spent).max(retry_after.unwrap_or_default());
             metrics::retried(queue);
             tracing::warn!(error = %err, retry_in_ms = wait.as_millis() as u64, "job failed; will retry");
             ctx.store.retry_after(id, &failed, wait).await

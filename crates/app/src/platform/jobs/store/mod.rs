@@ -304,6 +304,16 @@ impl JobStore {
         Ok(row.map(Row::into_record))
     }
 
+    /// How many of a job's `attempt` runs were spent: each deferral (`defer`) ran it once and
+    /// allowed it one more attempt, raising its `max_attempts` above the `granted` ones.
+    pub async fn spent_attempts(&self, id: &str, attempt: u32, granted: u32) -> u32 {
+        let Ok(Some(job)) = self.get(id).await else {
+            return attempt;
+        };
+        let deferred = u32::try_from(job.max_attempts - i64::from(granted)).unwrap_or(0);
+        attempt.saturating_sub(deferred).max(1)
+    }
+
     /// Queues a failed or dead job again with a fresh set of attempts; false when it is not
     /// failed or dead (any more).
     pub async fn requeue(&self, id: &str) -> Result<bool, sqlx::Error> {
