@@ -27,7 +27,10 @@ where
         Ok(ValidatedJson(value)) => Some(value),
         Err(refusal) => {
             let status = refusal.status();
-            assert!(status.is_client_error(), "refused with {status}: {refusal:?}");
+            assert!(
+                status.is_client_error(),
+                "refused with {status}: {refusal:?}"
+            );
             None
         }
     }

@@ -29,7 +29,10 @@ fn harness() -> &'static Harness {
         let vars = [
             ("APP_ENV", "test"),
             ("DATA_DIR", data_dir.path().to_str().unwrap()),
-            ("JWT_SECRET", "fuzz-secret-that-is-long-enough-for-hs256-0123456789"),
+            (
+                "JWT_SECRET",
+                "fuzz-secret-that-is-long-enough-for-hs256-0123456789",
+            ),
             ("PASSWORD_HASH_CONCURRENCY", "1"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned()));
@@ -70,13 +73,20 @@ fuzz_target!(|input: &[u8]| {
         match upload::receive(app, UserId::new(), incoming).await {
             Ok(received) => {
                 let size = received.fingerprint()["size"].as_u64().unwrap();
-                assert!(size as usize <= body.len(), "{size} bytes stored from a {}-byte body", body.len());
+                assert!(
+                    size as usize <= body.len(),
+                    "{size} bytes stored from a {}-byte body",
+                    body.len()
+                );
                 upload::discard(app, received).await;
             }
             Err(refusal) => {
                 let refusal = ApiError::from(refusal);
                 let status = refusal.status();
-                assert!(status.is_client_error(), "refused with {status}: {refusal:?}");
+                assert!(
+                    status.is_client_error(),
+                    "refused with {status}: {refusal:?}"
+                );
             }
         }
     });

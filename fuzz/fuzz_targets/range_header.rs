@@ -17,8 +17,14 @@ fuzz_target!(|input: &[u8]| {
     for size in [size, size % 1024, 0, 1] {
         match range::resolve(Some(header), size) {
             Ranged::Partial(bytes) => {
-                assert!(bytes.start < bytes.end, "empty range {bytes:?} for {header:?}");
-                assert!(bytes.end <= size, "{bytes:?} past the end of {size} for {header:?}");
+                assert!(
+                    bytes.start < bytes.end,
+                    "empty range {bytes:?} for {header:?}"
+                );
+                assert!(
+                    bytes.end <= size,
+                    "{bytes:?} past the end of {size} for {header:?}"
+                );
                 let content_range = range::content_range(&bytes, size);
                 let expected = format!("bytes {}-{}/{size}", bytes.start, bytes.end - 1);
                 assert_eq!(content_range, expected);

@@ -36,16 +36,30 @@ const LOWER: &[char] = &['a', 'd', 'o', 'x', 'z', '0', '7'];
 
 /// A valid address as sent (maybe with spaces around) and as the server keeps it.
 fn email() -> impl Strategy<Value = (String, String)> {
-    (text(LOWER, 1..=20), text(LOWER, 1..=20), text(&['c', 'o', 'm', 'z'], 2..=6), any::<bool>())
+    (
+        text(LOWER, 1..=20),
+        text(LOWER, 1..=20),
+        text(&['c', 'o', 'm', 'z'], 2..=6),
+        any::<bool>(),
+    )
         .prop_map(|(local, domain, tld, pad)| {
             let email = format!("{local}.x@{domain}.{tld}");
-            (if pad { format!(" {email}\t") } else { email.clone() }, email)
+            (
+                if pad {
+                    format!(" {email}\t")
+                } else {
+                    email.clone()
+                },
+                email,
+            )
         })
 }
 
 /// Passwords are taken as they are: any characters, controls and spaces included.
 fn password(len: std::ops::RangeInclusive<usize>) -> BoxedStrategy<String> {
-    prop::collection::vec(any::<char>(), len).prop_map(|c| c.into_iter().collect()).boxed()
+    prop::collection::vec(any::<char>(), len)
+        .prop_map(|c| c.into_iter().collect())
+        .boxed()
 }
 
 const LABEL: &[char] = &['A', 'd', 'a', ' ', '\'', 's', '9', '.', 'é', '🙂'];
@@ -63,23 +77,29 @@ fn device() -> impl Strategy<Value = Option<(Value, Value)>> {
 
 fn register() -> impl Strategy<Value = (Value, Value)> {
     let name = prop::option::of(
-        (prop::sample::select(&['A', 'é', '字'][..]), text(LABEL, 0..=98)).prop_map(|(a, b)| format!("{a}{b}")),
+        (
+            prop::sample::select(&['A', 'é', '字'][..]),
+            text(LABEL, 0..=98),
+        )
+            .prop_map(|(a, b)| format!("{a}{b}")),
     );
-    (email(), password(8..=128), name, device()).prop_map(|((sent, email), password, name, device)| {
-        let mut body = json!({ "email": sent, "password": password });
-        if let Some(name) = &name {
-            body["name"] = json!(name);
-        }
-        if let Some((device, _)) = &device {
-            body["device"] = device.clone();
-        }
-        let kept_name = name.as_deref().map(str::trim);
-        let expected = json!({
-            "email": email, "password": password, "name": kept_name,
-            "device": device.map(|(_, kept)| kept),
-        });
-        (body, expected)
-    })
+    (email(), password(8..=128), name, device()).prop_map(
+        |((sent, email), password, name, device)| {
+            let mut body = json!({ "email": sent, "password": password });
+            if let Some(name) = &name {
+                body["name"] = json!(name);
+            }
+            if let Some((device, _)) = &device {
+                body["device"] = device.clone();
+            }
+            let kept_name = name.as_deref().map(str::trim);
+            let expected = json!({
+                "email": email, "password": password, "name": kept_name,
+                "device": device.map(|(_, kept)| kept),
+            });
+            (body, expected)
+        },
+    )
 }
 
 fn login() -> impl Strategy<Value = (Value, Value)> {
@@ -111,9 +131,13 @@ fn breakage(min_password: usize) -> impl Strategy<Value = (&'static str, Value)>
         password(129..=140).prop_map(|p| ("password", json!(p))),
         not_a_string.clone().prop_map(|v| ("password", v)),
         not_a_string.prop_map(|v| ("email", v)),
-        prop_oneof![Just(json!("phone")), Just(json!(3)), Just(json!(["a"]))].prop_map(|v| ("device", v)),
+        prop_oneof![Just(json!("phone")), Just(json!(3)), Just(json!(["a"]))]
+            .prop_map(|v| ("device", v)),
         text(LABEL, 101..=110).prop_map(|s| ("device.name", json!({ "name": format!("x{s}x") }))),
-        text(LABEL, 33..=40).prop_map(|s| ("device.appVersion", json!({ "appVersion": format!("x{s}x") }))),
+        text(LABEL, 33..=40).prop_map(|s| (
+            "device.appVersion",
+            json!({ "appVersion": format!("x{s}x") })
+        )),
         prop::sample::select(&['\n', '\u{1b}', '\u{202E}'][..])
             .prop_map(|c| ("device.platform", json!({ "platform": format!("io{c}s") }))),
     ]
@@ -121,7 +145,11 @@ fn breakage(min_password: usize) -> impl Strategy<Value = (&'static str, Value)>
 
 /// Applies a breakage: `device.*` replaces the device, anything else one member.
 fn broken(mut body: Value, (path, value): &(&'static str, Value)) -> Vec<u8> {
-    let member = if path.starts_with("device") { "device" } else { path };
+    let member = if path.starts_with("device") {
+        "device"
+    } else {
+        path
+    };
     match (body.as_object_mut(), value) {
         (Some(object), Value::Null) => {
             object.remove(member);
@@ -140,7 +168,9 @@ fn check_refused(path: &str, bytes: Vec<u8>, breakage: &str) -> Result<(), TestC
     prop_assert_eq!(status.as_u16(), 400, "{}: {}", breakage, answer);
     prop_assert!(
         details.iter().any(|(p, _)| p == breakage),
-        "should name {:?}: {}", breakage, answer
+        "should name {:?}: {}",
+        breakage,
+        answer
     );
     Ok(())
 }

@@ -23,7 +23,10 @@ pub fn post(router: &Router, path: &str, content_type: &str, body: Vec<u8>) -> (
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .unwrap_or_default();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     })
 }
 
@@ -60,7 +63,9 @@ pub fn refusal(status: StatusCode, body: &Value) -> Result<Vec<(String, String)>
             .collect::<Result<_, _>>()?,
     };
     if status == StatusCode::BAD_REQUEST && (code != "VALIDATION_FAILED" || details.is_empty()) {
-        return Err(format!("a 400 without VALIDATION_FAILED and details: {body}"));
+        return Err(format!(
+            "a 400 without VALIDATION_FAILED and details: {body}"
+        ));
     }
     Ok(details)
 }

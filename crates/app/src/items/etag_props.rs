@@ -99,7 +99,10 @@ fn parses_lists_weak_tags_and_star() {
     assert!(!Condition::parse("\"abc\"").matches_weak(0));
     // A header that is not text: a tag that matches nothing.
     let mut headers = HeaderMap::new();
-    headers.insert(header::IF_NONE_MATCH, HeaderValue::from_bytes(b"\"\xff\"").unwrap());
+    headers.insert(
+        header::IF_NONE_MATCH,
+        HeaderValue::from_bytes(b"\"\xff\"").unwrap(),
+    );
     let condition = Condition::from_header(&headers, header::IF_NONE_MATCH).unwrap();
     assert!(!condition.matches_weak(0));
 }

@@ -46,7 +46,9 @@ fn name() -> impl Strategy<Value = (String, String)> {
 }
 
 fn description() -> impl Strategy<Value = Option<String>> {
-    const CHARS: &[char] = &['d', 'E', '5', ' ', '\n', '\t', '\r', 'ü', '字', '🙂', '\u{7F}'];
+    const CHARS: &[char] = &[
+        'd', 'E', '5', ' ', '\n', '\t', '\r', 'ü', '字', '🙂', '\u{7F}',
+    ];
     prop::option::of(prop_oneof![text(CHARS, 0..=64), text(CHARS, 2000..=2000)])
 }
 
@@ -119,7 +121,11 @@ fn not_a_string(null_allowed: bool) -> impl Strategy<Value = Value> {
         Just(json!([])),
         Just(json!(["a"])),
         Just(json!({ "a": 1 })),
-        Just(if null_allowed { json!(0.5) } else { Value::Null }),
+        Just(if null_allowed {
+            json!(0.5)
+        } else {
+            Value::Null
+        }),
     ]
 }
 
@@ -146,7 +152,8 @@ fn breakage() -> impl Strategy<Value = Break> {
         ]
         .prop_map(Break::DataOfType),
         text(&['a', 'e', 'n', 'm', 'Z', '_', '1'], 1..=12)
-            .prop_filter("not a member", |k| !["name", "description", "data"].contains(&k.as_str()))
+            .prop_filter("not a member", |k| !["name", "description", "data"]
+                .contains(&k.as_str()))
             .prop_map(Break::Unknown),
         json_value()
             .prop_filter("not an object", |v| !v.is_object())
@@ -275,7 +282,12 @@ proptest! {
 #[test]
 fn floats_in_data_are_kept_exactly() {
     let router = router();
-    for number in ["8.746636030442777e-237", "0.30000000000000004", "1.7976931348623157e308", "5e-324"] {
+    for number in [
+        "8.746636030442777e-237",
+        "0.30000000000000004",
+        "1.7976931348623157e308",
+        "5e-324",
+    ] {
         let body = format!(r#"{{"name":"n","data":{{"x":{number}}}}}"#);
         let (status, echoed) = send(&router, "/items", "application/json", body.into_bytes());
         assert_eq!(status.as_u16(), 200, "{echoed}");

@@ -56,7 +56,10 @@ fn with_header(header_json: &str, claims: &Claims) -> String {
     );
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET).unwrap();
     mac.update(message.as_bytes());
-    format!("{message}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    format!(
+        "{message}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
 }
 
 #[derive(Debug, Clone)]
@@ -102,14 +105,20 @@ fn a_token_as_issued_is_accepted() {
     let (user, session) = (UserId::new(), SessionId::new());
     let token = keys.issue(user, session, "user").unwrap();
     let verified = keys.verify(&token).unwrap();
-    assert_eq!((verified.sub, verified.sid, verified.role.as_str()), (user, session, "user"));
+    assert_eq!(
+        (verified.sub, verified.sid, verified.role.as_str()),
+        (user, session, "user")
+    );
 }
 
 #[test]
 fn other_algorithms_are_refused() {
     let keys = keys();
     let claims = claims(&keys, 600);
-    assert!(keys.verify(&signed(Algorithm::HS256, &claims)).is_some(), "the control");
+    assert!(
+        keys.verify(&signed(Algorithm::HS256, &claims)).is_some(),
+        "the control"
+    );
     for alg in [Algorithm::HS384, Algorithm::HS512] {
         assert!(keys.verify(&signed(alg, &claims)).is_none(), "{alg:?}");
     }
@@ -125,10 +134,19 @@ fn other_algorithms_are_refused() {
         assert!(keys.verify(&token).is_none(), "{header}");
         // `none` with no signature at all, too.
         let (unsigned, _) = token.rsplit_once('.').unwrap();
-        assert!(keys.verify(&format!("{unsigned}.")).is_none(), "{header} unsigned");
-        assert!(keys.verify(unsigned).is_none(), "{header} without a signature part");
+        assert!(
+            keys.verify(&format!("{unsigned}.")).is_none(),
+            "{header} unsigned"
+        );
+        assert!(
+            keys.verify(unsigned).is_none(),
+            "{header} without a signature part"
+        );
     }
-    assert!(keys.verify(&with_header(r#"{"alg":"HS256","typ":"JWT"}"#, &claims)).is_some());
+    assert!(
+        keys.verify(&with_header(r#"{"alg":"HS256","typ":"JWT"}"#, &claims))
+            .is_some()
+    );
 }
 
 proptest! {

@@ -31,16 +31,11 @@ fn position() -> impl Strategy<Value = Position> {
         (0i64..7_258_118_400_000_000)
             .prop_map(|us| Key::Time(DateTime::from_timestamp_micros(us).unwrap_or_default())),
     ];
-    (
+    (key, any::<u128>(), prop::option::of(any::<String>())).prop_map(|(key, id, filter)| Position {
         key,
-        any::<u128>(),
-        prop::option::of(any::<String>()),
-    )
-        .prop_map(|(key, id, filter)| Position {
-            key,
-            id: Uuid::from_u128(id),
-            filter,
-        })
+        id: Uuid::from_u128(id),
+        filter,
+    })
 }
 
 fn codec() -> CursorCodec {

@@ -69,14 +69,26 @@ async fn apply(app: &TestApp, user: &TestUser, item: &str, etag: &str, write: &W
         Write::Put(body) => {
             let response = put(app, user, item, body.clone()).await;
             response.assert_status(200);
-            assert_eq!(response.header("etag"), Some(etag_of(&response.json).as_str()));
+            assert_eq!(
+                response.header("etag"),
+                Some(etag_of(&response.json).as_str())
+            );
             response.json
         }
         Write::PutIfMatch(body) => {
             let path = format!("/api/data/{item}");
-            let response = app.put(&path).bearer(&user.access).header("if-match", etag).json(body).send().await;
+            let response = app
+                .put(&path)
+                .bearer(&user.access)
+                .header("if-match", etag)
+                .json(body)
+                .send()
+                .await;
             response.assert_status(200);
-            assert_eq!(response.header("etag"), Some(etag_of(&response.json).as_str()));
+            assert_eq!(
+                response.header("etag"),
+                Some(etag_of(&response.json).as_str())
+            );
             response.json
         }
         Write::Batch(body) => {
@@ -105,7 +117,12 @@ fn an_items_etag_changes_whenever_its_content_changes() {
                     item = apply(&app, &user, &item_id, &before, write).await;
                     let etag = etag_of(&item);
                     // A write never reuses a tag: not for other content, not even for the same.
-                    prop_assert!(seen.iter().all(|(tag, _)| *tag != etag), "{} reused after {:?}", etag, seen);
+                    prop_assert!(
+                        seen.iter().all(|(tag, _)| *tag != etag),
+                        "{} reused after {:?}",
+                        etag,
+                        seen
+                    );
                     seen.push((etag.clone(), content_of(&item)));
                     let read = get(&app, &user, &item_id).await;
                     prop_assert_eq!(read.header("etag"), Some(etag.as_str()));
@@ -117,12 +134,21 @@ fn an_items_etag_changes_whenever_its_content_changes() {
                     let app = &app;
                     let user = &user;
                     let path = path.clone();
-                    async move { app.get(&path).bearer(&user.access).header(name, &value).send().await }
+                    async move {
+                        app.get(&path)
+                            .bearer(&user.access)
+                            .header(name, &value)
+                            .send()
+                            .await
+                    }
                 };
                 // If-None-Match compares weakly: the current tag, weak or not, is a 304; an
                 // older one gets the current content.
                 for value in [current.clone(), format!("W/{current}")] {
-                    prop_assert_eq!(conditional("if-none-match", value).await.status.as_u16(), 304);
+                    prop_assert_eq!(
+                        conditional("if-none-match", value).await.status.as_u16(),
+                        304
+                    );
                 }
                 for (old, _) in &seen[..seen.len() - 1] {
                     let response = conditional("if-none-match", old.clone()).await;
@@ -131,11 +157,19 @@ fn an_items_etag_changes_whenever_its_content_changes() {
                 }
                 // If-Match compares strongly: an old tag, or the current one marked weak, is 412
                 // and changes nothing.
-                let mut refused: Vec<String> = seen[..seen.len() - 1].iter().map(|(t, _)| t.clone()).collect();
+                let mut refused: Vec<String> = seen[..seen.len() - 1]
+                    .iter()
+                    .map(|(t, _)| t.clone())
+                    .collect();
                 refused.push(format!("W/{current}"));
                 for tag in refused {
-                    let response = app.put(&path).bearer(&user.access).header("if-match", &tag)
-                        .json(&json!({ "name": "lost" })).send().await;
+                    let response = app
+                        .put(&path)
+                        .bearer(&user.access)
+                        .header("if-match", &tag)
+                        .json(&json!({ "name": "lost" }))
+                        .send()
+                        .await;
                     prop_assert_eq!(response.status.as_u16(), 412, "If-Match: {}", tag);
                 }
                 prop_assert_eq!(etag_of(&get(&app, &user, &item_id).await.json), current);
@@ -145,7 +179,14 @@ fn an_items_etag_changes_whenever_its_content_changes() {
         .unwrap();
 }
 
-const SORTS: &[&str] = &["createdAt", "-createdAt", "updatedAt", "-updatedAt", "name", "-name"];
+const SORTS: &[&str] = &[
+    "createdAt",
+    "-createdAt",
+    "updatedAt",
+    "-updatedAt",
+    "name",
+    "-name",
+];
 
 /// Every `nextCursor` of a walk through `user`'s items in `sort` order, `limit` per page.
 async fn cursors(app: &TestApp, user: &TestUser, sort: &str, limit: usize) -> Vec<String> {
@@ -172,7 +213,12 @@ fn another_users_cursor_never_shows_their_items() {
                 let (alice, bob) = (app.register().await, app.register().await);
                 let mut alices = Vec::new();
                 for name in &alices_names {
-                    alices.push(id(&create(&app, &alice, json!({ "name": format!("alice {name}") })).await));
+                    alices.push(id(&create(
+                        &app,
+                        &alice,
+                        json!({ "name": format!("alice {name}") }),
+                    )
+                    .await));
                 }
                 let mut bobs = Vec::new();
                 for name in &bobs_names {
@@ -180,18 +226,29 @@ fn another_users_cursor_never_shows_their_items() {
                 }
                 for cursor in cursors(&app, &alice, sort, limit).await {
                     let response = app
-                        .get(&format!("/api/data?limit=100&sort={sort}&cursor={}", encode(&cursor)))
+                        .get(&format!(
+                            "/api/data?limit=100&sort={sort}&cursor={}",
+                            encode(&cursor)
+                        ))
                         .bearer(&bob.access)
                         .send()
                         .await;
                     response.assert_status(200);
                     for item in ids(&response.json) {
-                        prop_assert!(bobs.contains(&item) && !alices.contains(&item), "{} leaked", item);
+                        prop_assert!(
+                            bobs.contains(&item) && !alices.contains(&item),
+                            "{} leaked",
+                            item
+                        );
                     }
                     prop_assert!(!response.text.contains("alice"));
                 }
                 // A sync cursor is bound to its owner: refused for anyone else.
-                let feed = app.get("/api/data/changes?limit=2").bearer(&alice.access).send().await;
+                let feed = app
+                    .get("/api/data/changes?limit=2")
+                    .bearer(&alice.access)
+                    .send()
+                    .await;
                 let since = feed.json["cursor"].as_str().unwrap_or_default().to_owned();
                 let response = app
                     .get(&format!("/api/data/changes?since={}", encode(&since)))

@@ -14,7 +14,10 @@ fn rate() -> impl Strategy<Value = Rate> {
         (1u64..=200).prop_map(Rate::per_minute),
         // Periods that `limit` does not divide, down to one microsecond per request (the
         // clock's resolution: finer rates cannot be expressed).
-        (1u64..=50, 0u64..=10_000_000).prop_map(|(limit, extra)| Rate { limit, period_us: limit + extra }),
+        (1u64..=50, 0u64..=10_000_000).prop_map(|(limit, extra)| Rate {
+            limit,
+            period_us: limit + extra
+        }),
         // The largest configurable limits, where rounding the interval matters most.
         (7_000_000u64..=10_000_000).prop_map(Rate::per_minute),
     ]
@@ -165,6 +168,10 @@ fn a_limit_that_does_not_divide_the_period_still_bursts_exactly_the_limit() {
     for limit in [7, 9_999, 7_777_777, 9_999_999] {
         let rate = Rate::per_minute(limit);
         let burst = vec![0u64; limit as usize + 10];
-        assert_eq!(run(rate, &burst).0.len() as u64, limit, "{limit} per minute");
+        assert_eq!(
+            run(rate, &burst).0.len() as u64,
+            limit,
+            "{limit} per minute"
+        );
     }
 }
