@@ -196,3 +196,7 @@ pub struct SessionDto {
 pub struct SessionList {
     pub items: Vec<SessionDto>,
 }
+
+#[cfg(test)]
+#[path = "dto_props.rs"]
+mod props;

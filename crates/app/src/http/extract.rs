@@ -254,6 +254,10 @@ fn camel_case(path: &str) -> String {
 }
 
 #[cfg(test)]
+#[path = "extract_test_support.rs"]
+pub(crate) mod test_support;
+
+#[cfg(test)]
 mod tests {
     use super::camel_case;
 

@@ -257,3 +257,7 @@ impl OperationResult {
 pub struct BatchResponse {
     pub results: Vec<OperationResult>,
 }
+
+#[cfg(test)]
+#[path = "input_props.rs"]
+mod input_props;

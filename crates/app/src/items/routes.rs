@@ -86,7 +86,7 @@ pub async fn get_item(
 ) -> ApiResult<Response> {
     let item = service::get(&app, user.user_id, id).await?;
     if Condition::from_header(&headers, header::IF_NONE_MATCH)
-        .is_some_and(|c| c.matches(item.version))
+        .is_some_and(|c| c.matches_weak(item.version))
     {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
         response

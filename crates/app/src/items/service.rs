@@ -131,7 +131,7 @@ pub async fn replace_in(
     let current = repo::find_live(txn, owner, id)
         .await?
         .ok_or(ItemError::NotFound)?;
-    if if_match.is_some_and(|c| !c.matches(current.version)) {
+    if if_match.is_some_and(|c| !c.matches_strong(current.version)) {
         return Err(ItemError::PreconditionFailed);
     }
     let now = clock::now();
@@ -175,7 +175,7 @@ pub async fn delete_in(
     let current = repo::find_live(txn, owner, id)
         .await?
         .ok_or(ItemError::NotFound)?;
-    if if_match.is_some_and(|c| !c.matches(current.version)) {
+    if if_match.is_some_and(|c| !c.matches_strong(current.version)) {
         return Err(ItemError::PreconditionFailed);
     }
     if !repo::soft_delete(txn, &current, state.seq, clock::now()).await? {

@@ -95,3 +95,7 @@ impl JwtKeys {
             .map(|data| data.claims)
     }
 }
+
+#[cfg(test)]
+#[path = "jwt_props.rs"]
+mod props;

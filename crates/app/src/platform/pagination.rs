@@ -158,6 +158,10 @@ impl CursorCodec {
 }
 
 #[cfg(test)]
+#[path = "pagination_props.rs"]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -65,6 +65,7 @@ mod openapi;
 mod openapi_contract;
 mod operations;
 mod outage;
+mod props_items;
 mod push_apns;
 mod push_breaker;
 mod push_fcm;

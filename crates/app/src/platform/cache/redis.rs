@@ -16,12 +16,12 @@ static GCRA: LazyLock<redis::Script> = LazyLock::new(|| {
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local emission = tonumber(ARGV[1])
-local period = tonumber(ARGV[2])
+local burst = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local ahead = tat + emission - now
-if ahead > period then
-  return {0, ahead - period}
+if ahead > burst then
+  return {0, ahead - burst}
 end
 redis.call('SET', KEYS[1], tat + emission, 'PX', math.ceil(ahead / 1000) + 1000)
 return {1, ahead}
@@ -128,7 +128,7 @@ impl Cache for RedisCache {
         let result: redis::RedisResult<(i64, i64)> = GCRA
             .key(self.key(key))
             .arg(rate.emission_us())
-            .arg(rate.period_us)
+            .arg(rate.burst_us())
             .invoke_async(&mut conn)
             .await;
         match result {

@@ -22,9 +22,17 @@ impl Rate {
         }
     }
 
-    /// Microseconds between two requests at the sustained rate.
+    /// Microseconds between two requests at the sustained rate, rounded up: rounded down, a
+    /// period that `limit` does not divide would refill faster than `limit` per period.
     pub fn emission_us(self) -> u64 {
-        (self.period_us / self.limit).max(1)
+        self.period_us.div_ceil(self.limit.max(1)).max(1)
+    }
+
+    /// How far ahead of now the TAT may run: exactly `limit` emission intervals, so a burst
+    /// is `limit` requests. (The period itself would let `period / emission` through, more
+    /// than `limit` when the division rounds.)
+    pub fn burst_us(self) -> u64 {
+        self.emission_us().saturating_mul(self.limit.max(1))
     }
 }
 
@@ -42,10 +50,10 @@ pub fn check(stored_tat: Option<u64>, now_us: u64, rate: Rate) -> (Outcome, Opti
     let tat = stored_tat.unwrap_or(now_us).max(now_us);
     let new_tat = tat.saturating_add(rate.emission_us());
     let ahead_us = new_tat - now_us;
-    if ahead_us > rate.period_us {
+    if ahead_us > rate.burst_us() {
         (
             Outcome::Denied {
-                wait_us: ahead_us - rate.period_us,
+                wait_us: ahead_us - rate.burst_us(),
             },
             None,
         )
@@ -75,7 +83,7 @@ impl Budget {
         match outcome {
             Outcome::Allowed { ahead_us } => Self {
                 limit: rate.limit,
-                remaining: (rate.period_us.saturating_sub(ahead_us) / rate.emission_us())
+                remaining: (rate.burst_us().saturating_sub(ahead_us) / rate.emission_us())
                     .min(rate.limit),
                 reset_secs: ceil_secs(ahead_us),
                 retry_after_secs: None,
@@ -83,12 +91,16 @@ impl Budget {
             Outcome::Denied { wait_us } => Self {
                 limit: rate.limit,
                 remaining: 0,
-                reset_secs: ceil_secs(wait_us + rate.period_us - rate.emission_us()),
+                reset_secs: ceil_secs(wait_us + rate.burst_us() - rate.emission_us()),
                 retry_after_secs: Some(ceil_secs(wait_us).max(1)),
             },
         }
     }
 }
+
+#[cfg(test)]
+#[path = "gcra_props.rs"]
+mod props;
 
 #[cfg(test)]
 mod tests {
