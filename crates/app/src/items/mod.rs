@@ -12,4 +12,5 @@ pub mod repo;
 pub mod routes;
 pub mod seed;
 pub mod service;
+mod single_statement;
 pub mod sync;

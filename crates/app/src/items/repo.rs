@@ -11,62 +11,42 @@ use sea_orm::{
 use serde_json::Value;
 
 use super::dto::ItemSort;
-use crate::platform::db::escape_like;
+use crate::platform::db::{escape_like, statement};
 
 pub use item::Model as Item;
 
-/// The owner's sync state after taking the next change sequence number.
+/// The owner's sync state after taking the next change sequence number (and moving the count).
 #[derive(Debug, Clone, Copy)]
 pub struct OwnerSeq {
     pub seq: i64,
     pub live_count: i64,
 }
 
-/// Takes the owner's next change sequence number. The row stays locked until the transaction
-/// ends, so an owner's writes commit one at a time and in sequence order: the delta-sync feed
-/// can never skip a change that commits late.
-pub async fn next_seq(conn: &impl ConnectionTrait, owner: UserId) -> Result<OwnerSeq, DbErr> {
-    item_owner::Entity::insert(item_owner::ActiveModel {
-        owner_id: Set(owner),
-        last_seq: Set(0),
-        live_count: Set(0),
-        purged_seq: Set(0),
-    })
-    .on_conflict_do_nothing_on([item_owner::Column::OwnerId])
-    .exec_without_returning(conn)
-    .await?;
-    let updated = item_owner::Entity::update_many()
-        .col_expr(
-            item_owner::Column::LastSeq,
-            Expr::col(item_owner::Column::LastSeq).add(1),
-        )
-        .filter(item_owner::Column::OwnerId.eq(owner))
-        .exec_with_returning(conn)
-        .await?;
-    let row = updated
-        .into_iter()
-        .next()
-        .ok_or_else(|| DbErr::RecordNotFound("item owner".to_owned()))?;
-    Ok(OwnerSeq {
-        seq: row.last_seq,
-        live_count: row.live_count,
-    })
-}
-
-pub async fn adjust_live_count(
+/// Takes the owner's next change sequence number and moves its live count by `live_delta`, in
+/// one statement (the owner's first write creates its row). The row stays locked until the
+/// transaction ends, so an owner's writes commit one at a time and in sequence order: the
+/// delta-sync feed can never skip a change that commits late. A write that then fails rolls the
+/// transaction (or its savepoint) back, and the count with it.
+pub async fn next_seq(
     conn: &impl ConnectionTrait,
     owner: UserId,
-    delta: i64,
-) -> Result<(), DbErr> {
-    item_owner::Entity::update_many()
-        .col_expr(
-            item_owner::Column::LiveCount,
-            Expr::col(item_owner::Column::LiveCount).add(delta),
-        )
-        .filter(item_owner::Column::OwnerId.eq(owner))
-        .exec(conn)
-        .await?;
-    Ok(())
+    live_delta: i64,
+) -> Result<OwnerSeq, DbErr> {
+    let row = conn
+        .query_one_raw(statement(
+            conn,
+            "INSERT INTO item_owners (owner_id, last_seq, live_count, purged_seq) \
+             VALUES ($1, 1, $2, 0) ON CONFLICT (owner_id) DO UPDATE \
+             SET last_seq = item_owners.last_seq + 1, live_count = item_owners.live_count + $2 \
+             RETURNING last_seq, live_count",
+            [uuid::Uuid::from(owner).into(), live_delta.into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("item owner".to_owned()))?;
+    Ok(OwnerSeq {
+        seq: row.try_get("", "last_seq")?,
+        live_count: row.try_get("", "live_count")?,
+    })
 }
 
 pub async fn owner_state(

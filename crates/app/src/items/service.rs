@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use entity::{ItemId, UserId};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -12,6 +12,7 @@ use super::error::ItemError;
 use super::events::ItemCreated;
 use super::limits::check_data;
 use super::repo::{self, Item, SortKey};
+use super::single_statement;
 use crate::platform::idempotency::{self, Claim};
 use crate::platform::jobs::outbox;
 use crate::platform::pagination::{Page, PageRequest, PageStart};
@@ -38,34 +39,25 @@ pub fn check_input(input: &ItemInput, path: &str) -> Result<(), ItemError> {
     }
 }
 
-/// Creates an item inside `txn`: takes a sequence number, enforces the quota, stores the
-/// `data:created` event with it.
+/// Creates an item inside `txn`: takes a sequence number and counts the item, enforces the
+/// quota (a refusal rolls the count back with the transaction), stores the `data:created` event
+/// with it.
 pub async fn create_in(
     txn: &DatabaseTransaction,
     app: &AppState,
     owner: UserId,
     input: ItemInput,
 ) -> Result<Item, ItemError> {
-    let state = repo::next_seq(txn, owner).await?;
+    let state = repo::next_seq(txn, owner, 1).await?;
     let limit = app.config.items.max_items_per_user;
-    if u64::try_from(state.live_count).unwrap_or(0) >= limit {
+    if u64::try_from(state.live_count).unwrap_or(0) > limit {
         return Err(ItemError::QuotaExceeded { limit });
     }
-    let now = clock::now();
-    let item = repo::insert(
-        txn,
-        repo::NewItem {
-            id: ItemId::new(),
-            owner,
-            description: input.description,
-            name: input.name,
-            data: input.data.map(Value::Object),
-            seq: state.seq,
-        },
-        now,
-    )
-    .await?;
-    repo::adjust_live_count(txn, owner, 1).await?;
+    let new = repo::NewItem {
+        seq: state.seq,
+        ..single_statement::new_item(owner, input)
+    };
+    let item = repo::insert(txn, new, clock::now()).await?;
     outbox::enqueue(txn, &ItemCreated { data_id: item.id }).await?;
     Ok(item)
 }
@@ -79,6 +71,15 @@ pub async fn create(
     claim: Option<&Claim>,
 ) -> Result<ItemDto, ItemError> {
     check_input(&input, "data")?;
+    if claim.is_none() && app.db.backend() == DatabaseBackend::Postgres {
+        let limit = app.config.items.max_items_per_user;
+        let new = single_statement::new_item(owner, input);
+        let item = single_statement::create(&*app.db, new, limit, clock::now())
+            .await?
+            .ok_or(ItemError::QuotaExceeded { limit })?;
+        app.wake_outbox_relay();
+        return Ok(ItemDto::from(item));
+    }
     let txn = db::begin_write(&app.db).await?;
     let item = ItemDto::from(create_in(&txn, app, owner, input).await?);
     if let Some(claim) = claim {
@@ -127,7 +128,7 @@ pub async fn replace_in(
     input: ItemInput,
     if_match: Option<&super::etag::Condition>,
 ) -> Result<Item, ItemError> {
-    let state = repo::next_seq(txn, owner).await?;
+    let state = repo::next_seq(txn, owner, 0).await?;
     let current = repo::find_live(txn, owner, id)
         .await?
         .ok_or(ItemError::NotFound)?;
@@ -171,7 +172,8 @@ pub async fn delete_in(
     id: ItemId,
     if_match: Option<&super::etag::Condition>,
 ) -> Result<(), ItemError> {
-    let state = repo::next_seq(txn, owner).await?;
+    // The count drops now; a refusal below rolls it back with the transaction.
+    let state = repo::next_seq(txn, owner, -1).await?;
     let current = repo::find_live(txn, owner, id)
         .await?
         .ok_or(ItemError::NotFound)?;
@@ -181,7 +183,6 @@ pub async fn delete_in(
     if !repo::soft_delete(txn, &current, state.seq, clock::now()).await? {
         return Err(ItemError::PreconditionFailed);
     }
-    repo::adjust_live_count(txn, owner, -1).await?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
     SqliteTransactionMode, SqlxPostgresConnector, SqlxSqliteConnector, Statement,
     TransactionOptions, TransactionTrait,
 };
@@ -18,6 +18,9 @@ use secrecy::ExposeSecret;
 use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub use super::db_faults::{is_unavailable, is_unique_violation};
+pub use super::text::escape_like;
 
 use super::config::Config;
 use super::db_faults;
@@ -27,6 +30,8 @@ use super::metrics::{self, sampled::PoolStats};
 /// How long a request waits for a pooled connection before answering 503. Also bounds how long
 /// a request hangs while the database is down (sqlx keeps retrying refused connections until then).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// A pooled PostgreSQL connection idle this long is pinged before it is handed out.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 /// Jobs can wait longer for a connection than a request can: nobody is waiting on them.
 const JOBS_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Arbitrary constant naming the migration lock in `pg_advisory_lock`.
@@ -36,6 +41,8 @@ const MIGRATION_LOCK_KEY: i64 = 0x6169_6f73_6d69_6772; // "aiosmigr"
 #[derive(Clone)]
 pub struct Db {
     pub conn: DatabaseConnection,
+    /// SQLite only: the one connection write transactions run on ([`begin_write`]).
+    writer: Option<DatabaseConnection>,
     migrated: Arc<AtomicBool>,
 }
 
@@ -74,8 +81,10 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        if let Err(err) = self.conn.clone().close().await {
-            tracing::warn!(error = %err, "closing the database pool failed");
+        for pool in std::iter::once(&self.conn).chain(&self.writer) {
+            if let Err(err) = pool.clone().close().await {
+                tracing::warn!(error = %err, "closing the database pool failed");
+            }
         }
     }
 }
@@ -88,9 +97,10 @@ pub async fn connect(config: &Config) -> anyhow::Result<Db> {
     let mut attempt = 1u32;
     loop {
         match try_connect(config).await {
-            Ok(conn) => {
+            Ok((conn, writer)) => {
                 return Ok(Db {
                     conn,
+                    writer,
                     migrated: Arc::new(AtomicBool::new(false)),
                 });
             }
@@ -112,21 +122,38 @@ pub async fn connect(config: &Config) -> anyhow::Result<Db> {
     }
 }
 
-async fn try_connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+/// The pool, and on SQLite the writer connection apart from it.
+async fn try_connect(
+    config: &Config,
+) -> anyhow::Result<(DatabaseConnection, Option<DatabaseConnection>)> {
     let pool_size = config.database.pool_size;
     match &config.database.url {
         Some(_) => {
             let options = postgres_options(config, "aios-server")?;
+            // sqlx pings every connection it hands out by default: a network round trip per
+            // statement. Only a connection idle long enough to have been cut (a restart, a
+            // proxy's idle timeout) is pinged; a busy one that breaks fails its statement (a
+            // 503) and is dropped.
             let pool = PgPoolOptions::new()
                 .max_connections(pool_size)
                 .min_connections(1)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= PING_IF_IDLE_FOR {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect_with(options)
                 .await
                 .context("connecting to PostgreSQL")?;
-            Ok(metered(SqlxPostgresConnector::from_sqlx_postgres_pool(
-                pool,
-            )))
+            Ok((
+                metered(SqlxPostgresConnector::from_sqlx_postgres_pool(pool)),
+                None,
+            ))
         }
         None => {
             let data_dir = config.data_dir.clone();
@@ -149,16 +176,36 @@ async fn try_connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
             })
             .await
             .context("preparing DATA_DIR")??;
+            // No ping on acquire: a SQLite connection is a thread of this process, and sqlx's
+            // ping is one more round trip to it (a context switch each way) per statement.
             let options = sqlite_options(config);
             let pool = SqlitePoolOptions::new()
                 .max_connections(pool_size)
                 .min_connections(1)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
+                .test_before_acquire(false)
+                .connect_with(options.clone());
+            let opening = || format!("opening SQLite at {}", config.sqlite_path().display());
+            let pool = pool.await.with_context(opening)?;
+            // SQLite has one write lock. Writers sharing one connection queue for it in the
+            // pool, first come first served, and are handed it the moment it is released;
+            // many connections contending for it would sleep in SQLite's busy handler (up to
+            // 100 ms a turn, in no order), which is what made the tail of writes seconds long.
+            // Every write transaction runs here, so this is the pool whose connection may come
+            // back from a full disk with a transaction SQLite ended itself (`db_faults`).
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .test_before_acquire(false)
                 .after_release(|conn, _| Box::pin(db_faults::reusable_sqlite_connection(conn)))
                 .connect_with(options)
                 .await
-                .with_context(|| format!("opening SQLite at {}", config.sqlite_path().display()))?;
-            Ok(metered(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)))
+                .with_context(opening)?;
+            Ok((
+                metered(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)),
+                Some(metered(SqlxSqliteConnector::from_sqlx_sqlite_pool(writer))),
+            ))
         }
     }
 }
@@ -320,19 +367,21 @@ pub async fn reset(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
-/// (`BEGIN IMMEDIATE`), so read-then-write transactions wait for each other instead of failing
-/// with `SQLITE_BUSY` when their snapshot goes stale.
-pub async fn begin_write(conn: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    match conn.get_database_backend() {
-        DatabaseBackend::Sqlite => {
-            conn.begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await
+/// Starts a transaction that will write. On SQLite it runs on the writer connection and takes
+/// the write lock at `BEGIN` (`BEGIN IMMEDIATE`): read-then-write transactions wait for each
+/// other instead of failing with `SQLITE_BUSY` when their snapshot goes stale, and another
+/// process's writer (a `worker`, the CLI) is waited for by the busy timeout.
+pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
+    match &db.writer {
+        Some(writer) => {
+            writer
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..Default::default()
+                })
+                .await
         }
-        _ => conn.begin().await,
+        None => db.conn.begin().await,
     }
 }
 
@@ -343,60 +392,4 @@ pub fn statement(
     values: impl IntoIterator<Item = sea_orm::Value>,
 ) -> Statement {
     Statement::from_sql_and_values(conn.get_database_backend(), sql, values)
-}
-
-/// True when the error means "the database cannot be reached" (or cannot write: its disk is
-/// full), which is a 503, not a 500.
-pub fn is_unavailable(err: &DbErr) -> bool {
-    let unreachable = match err {
-        DbErr::ConnectionAcquire(_) => true,
-        DbErr::Conn(RuntimeErr::SqlxError(e))
-        | DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
-            sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => true,
-            sqlx::Error::Database(e) => e.code().is_some_and(|code| is_unavailable_code(&code)),
-            _ => false,
-        },
-        DbErr::Conn(_) => true,
-        _ => false,
-    };
-    unreachable || db_faults::is_disk_full(err)
-}
-
-/// PostgreSQL's SQLSTATEs for "not now" rather than "never": the connection broke (class 08),
-/// the server shuts down or restarts and ends every session (57P01 on `pg_ctl stop -m fast` and
-/// `pg_terminate_backend`, reaching a statement in flight as a database error; 57P02, 57P03),
-/// it is out of connections (53300), or a statement or lock timeout (set on the role by an
-/// operator: the server sets none) or an operator's `pg_cancel_backend` ended the statement
-/// (57014, 55P03). A retry later may well succeed.
-fn is_unavailable_code(code: &str) -> bool {
-    code.starts_with("08")
-        || matches!(
-            code,
-            "57P01" | "57P02" | "57P03" | "53300" | "57014" | "55P03"
-        )
-}
-
-/// True for a unique-constraint violation (two writers racing for the same key).
-pub fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(
-        err.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
-}
-
-/// Escapes `%`, `_` and the escape character itself, so user input matches literally.
-pub fn escape_like(input: &str) -> String {
-    let mut out = String::with_capacity(input.len());
-    for c in input.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -198,8 +198,14 @@ impl PasswordHasher {
             jobs: sender,
             dummy_hash: Arc::from(""),
         };
-        let dummy = SecretString::from(crate::platform::secrets::random_token());
-        hasher.dummy_hash = hasher.hash(&dummy).await?.into();
+        // Hashed on a thread of its own whose argon2 memory is freed afterwards, not on the
+        // pool (whose threads keep theirs): an idle server holds no 19 MiB block.
+        let dummy = crate::platform::secrets::random_token().into_bytes();
+        let dummy_hash =
+            tokio::task::spawn_blocking(move || hash_with(&mut Memory::default(), &dummy))
+                .await
+                .context("hashing the dummy password")??;
+        hasher.dummy_hash = dummy_hash.into();
         Ok(hasher)
     }
 

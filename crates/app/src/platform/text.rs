@@ -57,3 +57,15 @@ mod tests {
         assert!(multiline("a\u{0}b", &()).is_err());
     }
 }
+
+/// Escapes `%`, `_` and the escape character itself, so user input matches literally.
+pub fn escape_like(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for c in input.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
