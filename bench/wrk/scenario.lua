@@ -4,6 +4,9 @@
 --   BENCH_TOKENS        file of bearer tokens, one per line, used in turn (absent: no token)
 --   BENCH_BODY          file holding the request body (absent: none)
 --   BENCH_CONTENT_TYPE  the body's Content-Type (default application/json)
+--   BENCH_VERSIONS      with BENCH_IF_MATCH: file of "path version" lines, read at the start and
+--                       written at the end, so each run (a process of its own) goes on from the
+--                       versions the previous one left
 --   BENCH_IF_MATCH      "1": send If-Match with the version last seen for the path's item,
 --                       read back from each response's `"id"` and `"version":N` (one
 --                       thread, more items than connections: an item is never in flight twice)
@@ -36,7 +39,22 @@ local content_type = os.getenv("BENCH_CONTENT_TYPE") or "application/json"
 local if_match = os.getenv("BENCH_IF_MATCH") == "1"
 
 local counter = 0
-local versions = {}
+versions = {}
+local versions_file = os.getenv("BENCH_VERSIONS")
+if if_match and versions_file ~= nil then
+  local file = io.open(versions_file, "r")
+  if file ~= nil then
+    for path, version in file:read("*a"):gmatch("(%S+) (%d+)") do
+      versions[path] = tonumber(version)
+    end
+    file:close()
+  end
+end
+
+local threads = {}
+function setup(thread)
+  threads[#threads + 1] = thread
+end
 
 function request()
   counter = counter + 1
@@ -64,6 +82,15 @@ if if_match then
 end
 
 function done(summary, latency, requests)
+  if if_match and versions_file ~= nil then
+    local file = assert(io.open(versions_file, "w"))
+    for _, thread in ipairs(threads) do
+      for path, version in pairs(thread:get("versions")) do
+        file:write(path .. " " .. version .. "\n")
+      end
+    end
+    file:close()
+  end
   local e = summary.errors
   io.write(string.format(
     '{"requests":%d,"duration_us":%d,"bytes":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..

@@ -38,6 +38,18 @@ pub fn multiline(value: &str, _: &()) -> garde::Result {
     }
 }
 
+/// Escapes `%`, `_` and the escape character itself, so user input matches literally.
+pub fn escape_like(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for c in input.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,16 +68,4 @@ mod tests {
         assert!(multiline("line one\nline\ttwo", &()).is_ok());
         assert!(multiline("a\u{0}b", &()).is_err());
     }
-}
-
-/// Escapes `%`, `_` and the escape character itself, so user input matches literally.
-pub fn escape_like(input: &str) -> String {
-    let mut out = String::with_capacity(input.len());
-    for c in input.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -252,7 +252,9 @@ async fn the_item_is_rolled_back_when_its_key_cannot_be_completed() {
     let existing = create_named(&app, &user, "existing").await;
     // Hold the owner's change counter so that the request stops between claim and insert.
     let txn = db::begin_write(&app.state.db).await.unwrap();
-    repo::next_seq(&txn, entity::UserId(user.id)).await.unwrap();
+    repo::next_seq(&txn, entity::UserId(user.id), 0)
+        .await
+        .unwrap();
     let body = json!({ "name": "orphan?" });
     let request = post_with_key(&app, &user, "k", &body);
     let takeover = async {
