@@ -115,6 +115,7 @@ async fn issue(
     let txn = db::begin_write(&app.db).await?;
     if kind == TokenKind::EmailVerification {
         // One live verification link at a time: a resend replaces the link, it does not add one.
+        user_tokens::lock_issuing(&txn, user_id).await?;
         user_tokens::consume_all(&txn, user_id, kind, now).await?;
     }
     user_tokens::insert(

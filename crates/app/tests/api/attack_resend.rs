@@ -76,15 +76,20 @@ async fn resend_is_limited_and_each_link_replaces_the_previous_one() {
         "{statuses:?}"
     );
 
-    // Only the newest link verifies; every earlier one was replaced.
+    // Only the newest link verifies; every earlier one was replaced. The mail jobs run
+    // concurrently, so the order the mails arrive in need not be the order their links were
+    // issued in: exactly one of the links works, whichever order they are tried in.
     let tokens: Vec<String> = mails.iter().map(token_in).collect();
-    let (newest, older) = tokens.split_last().expect("at least one mail");
-    for (n, token) in (10..).zip(older) {
-        verify_from(&app, n, token)
-            .await
-            .assert_error(400, "INVALID_TOKEN");
+    let mut verified = 0;
+    for (n, token) in (10..).zip(&tokens) {
+        let response = verify_from(&app, n, token).await;
+        if response.status.as_u16() == 204 {
+            verified += 1;
+        } else {
+            response.assert_error(400, "INVALID_TOKEN");
+        }
     }
-    verify_from(&app, 99, newest).await.assert_status(204);
+    assert_eq!(verified, 1, "links that verified, of {}", tokens.len());
 }
 
 #[tokio::test]

@@ -89,3 +89,19 @@ pub async fn purge_spent(conn: &impl ConnectionTrait, before: DateTime<Utc>) -> 
         .await?;
     Ok(result.rows_affected)
 }
+
+/// Makes this transaction the only one issuing `user_id`'s tokens until it ends (an advisory
+/// lock on PostgreSQL; SQLite's write transactions run one at a time anyway). Without it two
+/// verification links issued at once (two mail jobs) each replace only the links they can see,
+/// and both stay valid.
+pub async fn lock_issuing(conn: &impl ConnectionTrait, user_id: UserId) -> Result<(), DbErr> {
+    if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        conn.execute_raw(crate::platform::db::statement(
+            conn,
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            [format!("user_tokens:{user_id}").into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
