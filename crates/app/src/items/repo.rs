@@ -65,23 +65,42 @@ pub struct NewItem {
     pub seq: i64,
 }
 
+impl NewItem {
+    /// What a create of `input` by `owner` writes; `seq` is set once it is taken.
+    pub fn from_input(owner: UserId, input: super::dto::ItemInput, seq: i64) -> Self {
+        Self {
+            id: ItemId::new(),
+            owner,
+            description: input.description,
+            name: input.name,
+            data: input.data.map(Value::Object),
+            seq,
+        }
+    }
+
+    /// The item as stored: version 1, created and updated `now`.
+    pub fn stored(self, now: DateTime<Utc>) -> Item {
+        Item {
+            id: self.id,
+            owner_id: self.owner,
+            name: self.name,
+            description: self.description,
+            data: self.data,
+            version: 1,
+            change_seq: self.seq,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        }
+    }
+}
+
 pub async fn insert(
     conn: &impl ConnectionTrait,
     new: NewItem,
     now: DateTime<Utc>,
 ) -> Result<Item, DbErr> {
-    let model = Item {
-        id: new.id,
-        owner_id: new.owner,
-        name: new.name,
-        description: new.description,
-        data: new.data,
-        version: 1,
-        change_seq: new.seq,
-        created_at: now,
-        updated_at: now,
-        deleted_at: None,
-    };
+    let model = new.stored(now);
     item::Entity::insert(item::ActiveModel {
         id: Set(model.id),
         owner_id: Set(model.owner_id),

@@ -53,10 +53,7 @@ pub async fn create_in(
     if u64::try_from(state.live_count).unwrap_or(0) > limit {
         return Err(ItemError::QuotaExceeded { limit });
     }
-    let new = repo::NewItem {
-        seq: state.seq,
-        ..single_statement::new_item(owner, input)
-    };
+    let new = repo::NewItem::from_input(owner, input, state.seq);
     let item = repo::insert(txn, new, clock::now()).await?;
     outbox::enqueue(txn, &ItemCreated { data_id: item.id }).await?;
     Ok(item)
@@ -73,7 +70,7 @@ pub async fn create(
     check_input(&input, "data")?;
     if claim.is_none() && app.db.backend() == DatabaseBackend::Postgres {
         let limit = app.config.items.max_items_per_user;
-        let new = single_statement::new_item(owner, input);
+        let new = repo::NewItem::from_input(owner, input, 0);
         let item = single_statement::create(&*app.db, new, limit, clock::now())
             .await?
             .ok_or(ItemError::QuotaExceeded { limit })?;

@@ -6,9 +6,8 @@
 //! stay in process; it takes the transaction (`service::create_in`).
 
 use chrono::{DateTime, Utc};
-use entity::{EventId, ItemId, UserId};
+use entity::EventId;
 use sea_orm::{ConnectionTrait, DbErr, Value as SqlValue};
-use serde_json::Value;
 
 use super::events::ItemCreated;
 use super::repo::{Item, NewItem};
@@ -59,29 +58,6 @@ pub async fn create(
     let Some(row) = conn.query_one_raw(statement(conn, CREATE, values)).await? else {
         return Ok(None);
     };
-    let change_seq: i64 = row.try_get("", "change_seq")?;
-    Ok(Some(Item {
-        id: new.id,
-        owner_id: new.owner,
-        name: new.name,
-        description: new.description,
-        data: new.data,
-        version: 1,
-        change_seq,
-        created_at: now,
-        updated_at: now,
-        deleted_at: None,
-    }))
-}
-
-/// The item a create would store, before its sequence number is known.
-pub fn new_item(owner: UserId, input: super::dto::ItemInput) -> NewItem {
-    NewItem {
-        id: ItemId::new(),
-        owner,
-        description: input.description,
-        name: input.name,
-        data: input.data.map(Value::Object),
-        seq: 0,
-    }
+    let seq = row.try_get("", "change_seq")?;
+    Ok(Some(NewItem { seq, ..new }.stored(now)))
 }
