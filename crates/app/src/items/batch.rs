@@ -3,7 +3,7 @@
 use entity::{ItemId, UserId};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 
-use super::dto::{BatchOp, BatchOperation, BatchResponse, ItemDto, OperationResult};
+use super::dto::{BatchOp, BatchOperation, BatchResponse, ItemDto, ItemInput, OperationResult};
 use super::error::ItemError;
 use super::etag::Condition;
 use super::service;
@@ -24,13 +24,7 @@ fn invalid(index: usize, field: &str, message: &'static str) -> ItemError {
     }
 }
 
-async fn apply(
-    txn: &DatabaseTransaction,
-    app: &AppState,
-    owner: UserId,
-    index: usize,
-    operation: BatchOperation,
-) -> Result<Applied, ItemError> {
+fn check_if_match(index: usize, operation: &BatchOperation) -> Result<(), ItemError> {
     if operation
         .if_match
         .as_ref()
@@ -38,16 +32,34 @@ async fn apply(
     {
         return Err(invalid(index, "ifMatch", "must be at most 64 characters"));
     }
+    Ok(())
+}
+
+/// The checked input of a create operation.
+fn create_input(index: usize, operation: BatchOperation) -> Result<ItemInput, ItemError> {
+    check_if_match(index, &operation)?;
+    if operation.id.is_some() {
+        return Err(invalid(index, "id", "is assigned by the server on create"));
+    }
+    let body = operation
+        .body
+        .ok_or_else(|| invalid(index, "body", "is required"))?;
+    service::check_input(&body, &format!("operations[{index}].body.data"))?;
+    Ok(body)
+}
+
+async fn apply(
+    txn: &DatabaseTransaction,
+    app: &AppState,
+    owner: UserId,
+    index: usize,
+    operation: BatchOperation,
+) -> Result<Applied, ItemError> {
+    check_if_match(index, &operation)?;
     let if_match = operation.if_match.as_deref().map(Condition::parse);
     match operation.op {
         BatchOp::Create => {
-            if operation.id.is_some() {
-                return Err(invalid(index, "id", "is assigned by the server on create"));
-            }
-            let body = operation
-                .body
-                .ok_or_else(|| invalid(index, "body", "is required"))?;
-            service::check_input(&body, &format!("operations[{index}].body.data"))?;
+            let body = create_input(index, operation)?;
             let item = service::create_in(txn, app, owner, body).await?;
             Ok(Applied::Created(ItemDto::from(item)))
         }
@@ -75,6 +87,97 @@ async fn apply(
             Ok(Applied::Deleted(id))
         }
     }
+}
+
+fn in_batch(index: usize, err: ItemError) -> ItemError {
+    ItemError::InBatch {
+        index,
+        source: Box::new(err),
+    }
+}
+
+/// An all-or-nothing batch: a run of consecutive creates is written in three statements
+/// (`service::create_all_in`) instead of three per create, the other operations one by one.
+/// The first failing operation, by position, fails the batch.
+async fn run_atomic(
+    txn: &DatabaseTransaction,
+    app: &AppState,
+    owner: UserId,
+    operations: Vec<BatchOperation>,
+) -> Result<Vec<Applied>, ItemError> {
+    let mut applied = Vec::with_capacity(operations.len());
+    // Creates not written yet; the first of them is operation `applied.len()`.
+    let mut creates = Vec::new();
+    for (index, operation) in operations.into_iter().enumerate() {
+        let next = match operation.op {
+            BatchOp::Create => match create_input(index, operation) {
+                Ok(input) => {
+                    creates.push(input);
+                    continue;
+                }
+                Err(err) => Err(err),
+            },
+            BatchOp::Update | BatchOp::Delete => Ok(operation),
+        };
+        // Written first: one of them may fail before this operation's turn.
+        write_creates(txn, app, owner, &mut creates, &mut applied).await?;
+        let done = match next {
+            Ok(operation) => apply(txn, app, owner, index, operation).await,
+            Err(err) => Err(err),
+        };
+        applied.push(done.map_err(|err| in_batch(index, err))?);
+    }
+    write_creates(txn, app, owner, &mut creates, &mut applied).await?;
+    Ok(applied)
+}
+
+async fn write_creates(
+    txn: &DatabaseTransaction,
+    app: &AppState,
+    owner: UserId,
+    creates: &mut Vec<ItemInput>,
+    applied: &mut Vec<Applied>,
+) -> Result<(), ItemError> {
+    if creates.is_empty() {
+        return Ok(());
+    }
+    let first = applied.len();
+    let items = service::create_all_in(txn, app, owner, std::mem::take(creates))
+        .await
+        .map_err(|(offset, err)| in_batch(first + offset, err))?;
+    applied.extend(
+        items
+            .into_iter()
+            .map(|item| Applied::Created(ItemDto::from(item))),
+    );
+    Ok(())
+}
+
+/// A best-effort batch: each operation in its own savepoint, reporting its own status.
+async fn run_best_effort(
+    txn: &DatabaseTransaction,
+    app: &AppState,
+    owner: UserId,
+    operations: Vec<BatchOperation>,
+) -> Result<(Vec<Applied>, Vec<OperationResult>), ItemError> {
+    let mut applied = Vec::with_capacity(operations.len());
+    let mut results = Vec::with_capacity(operations.len());
+    for (index, operation) in operations.into_iter().enumerate() {
+        let savepoint = txn.begin().await?;
+        match apply(&savepoint, app, owner, index, operation).await {
+            Ok(done) => {
+                savepoint.commit().await?;
+                results.push(success(&done));
+                applied.push(done);
+            }
+            Err(ItemError::Db(err)) => return Err(err.into()),
+            Err(err) => {
+                savepoint.rollback().await?;
+                results.push(failure(err));
+            }
+        }
+    }
+    Ok((applied, results))
 }
 
 fn success(applied: &Applied) -> OperationResult {
@@ -120,38 +223,13 @@ pub async fn run(
     claim: Option<&Claim>,
 ) -> Result<BatchResponse, ItemError> {
     let txn = db::begin_write(&app.db).await?;
-    let mut applied = Vec::with_capacity(operations.len());
-    let mut results = Vec::with_capacity(operations.len());
-    for (index, operation) in operations.into_iter().enumerate() {
-        if atomic {
-            match apply(&txn, app, owner, index, operation).await {
-                Ok(done) => {
-                    results.push(success(&done));
-                    applied.push(done);
-                }
-                Err(err) => {
-                    return Err(ItemError::InBatch {
-                        index,
-                        source: Box::new(err),
-                    });
-                }
-            }
-        } else {
-            let savepoint = txn.begin().await?;
-            match apply(&savepoint, app, owner, index, operation).await {
-                Ok(done) => {
-                    savepoint.commit().await?;
-                    results.push(success(&done));
-                    applied.push(done);
-                }
-                Err(ItemError::Db(err)) => return Err(err.into()),
-                Err(err) => {
-                    savepoint.rollback().await?;
-                    results.push(failure(err));
-                }
-            }
-        }
-    }
+    let (applied, results) = if atomic {
+        let applied = run_atomic(&txn, app, owner, operations).await?;
+        let results = applied.iter().map(success).collect();
+        (applied, results)
+    } else {
+        run_best_effort(&txn, app, owner, operations).await?
+    };
     let response = BatchResponse { results };
     if let Some(claim) = claim {
         idempotency::complete(&txn, claim, 200, &response, &[]).await?;

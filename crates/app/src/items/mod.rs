@@ -8,6 +8,7 @@ pub mod etag;
 pub mod events;
 pub mod jobs;
 pub mod limits;
+mod list_counted;
 pub mod repo;
 pub mod routes;
 pub mod seed;

@@ -32,14 +32,29 @@ pub async fn next_seq(
     owner: UserId,
     live_delta: i64,
 ) -> Result<OwnerSeq, DbErr> {
+    take_seqs(conn, owner, 1, live_delta).await
+}
+
+/// Like [`next_seq`] for `count` changes at once: the returned `seq` is the last of them, so
+/// they are `seq - count + 1 ..= seq`.
+pub async fn take_seqs(
+    conn: &impl ConnectionTrait,
+    owner: UserId,
+    count: i64,
+    live_delta: i64,
+) -> Result<OwnerSeq, DbErr> {
     let row = conn
         .query_one_raw(statement(
             conn,
             "INSERT INTO item_owners (owner_id, last_seq, live_count, purged_seq) \
-             VALUES ($1, 1, $2, 0) ON CONFLICT (owner_id) DO UPDATE \
-             SET last_seq = item_owners.last_seq + 1, live_count = item_owners.live_count + $2 \
+             VALUES ($1, $3, $2, 0) ON CONFLICT (owner_id) DO UPDATE \
+             SET last_seq = item_owners.last_seq + $3, live_count = item_owners.live_count + $2 \
              RETURNING last_seq, live_count",
-            [uuid::Uuid::from(owner).into(), live_delta.into()],
+            [
+                uuid::Uuid::from(owner).into(),
+                live_delta.into(),
+                count.into(),
+            ],
         ))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("item owner".to_owned()))?;
@@ -95,13 +110,17 @@ impl NewItem {
     }
 }
 
-pub async fn insert(
+/// Inserts new items in one statement; returns them as stored, in the same order.
+pub async fn insert_many(
     conn: &impl ConnectionTrait,
-    new: NewItem,
+    new: Vec<NewItem>,
     now: DateTime<Utc>,
-) -> Result<Item, DbErr> {
-    let model = new.stored(now);
-    item::Entity::insert(item::ActiveModel {
+) -> Result<Vec<Item>, DbErr> {
+    let stored: Vec<Item> = new.into_iter().map(|n| n.stored(now)).collect();
+    if stored.is_empty() {
+        return Ok(stored);
+    }
+    item::Entity::insert_many(stored.iter().map(|model| item::ActiveModel {
         id: Set(model.id),
         owner_id: Set(model.owner_id),
         name: Set(model.name.clone()),
@@ -112,10 +131,10 @@ pub async fn insert(
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
-    })
+    }))
     .exec_without_returning(conn)
     .await?;
-    Ok(model)
+    Ok(stored)
 }
 
 /// A live (not deleted) item of `owner`; another owner's item is simply not found.

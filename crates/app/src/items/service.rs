@@ -11,6 +11,7 @@ use super::dto::{ItemDto, ItemInput, ItemSort, ListItemsQuery};
 use super::error::ItemError;
 use super::events::ItemCreated;
 use super::limits::check_data;
+use super::list_counted;
 use super::repo::{self, Item, SortKey};
 use super::single_statement;
 use crate::platform::idempotency::{self, Claim};
@@ -48,15 +49,52 @@ pub async fn create_in(
     owner: UserId,
     input: ItemInput,
 ) -> Result<Item, ItemError> {
-    let state = repo::next_seq(txn, owner, 1).await?;
+    let mut items = create_all_in(txn, app, owner, vec![input])
+        .await
+        .map_err(|(_, err)| err)?;
+    items.pop().ok_or(ItemError::Db(DbErr::RecordNotInserted))
+}
+
+/// Creates items inside `txn` as [`create_in`] would one after the other, in three statements
+/// whatever their number: their sequence numbers in one step, the items, their events. A
+/// refusal names the position of the input that failed (the first over the quota).
+pub async fn create_all_in(
+    txn: &DatabaseTransaction,
+    app: &AppState,
+    owner: UserId,
+    inputs: Vec<ItemInput>,
+) -> Result<Vec<Item>, (usize, ItemError)> {
+    let count = i64::try_from(inputs.len()).unwrap_or(i64::MAX);
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let state = repo::take_seqs(txn, owner, count, count)
+        .await
+        .map_err(|e| (0, e.into()))?;
     let limit = app.config.items.max_items_per_user;
     if u64::try_from(state.live_count).unwrap_or(0) > limit {
-        return Err(ItemError::QuotaExceeded { limit });
+        // The creates before the first one over the limit would have succeeded alone.
+        let before = u64::try_from(state.live_count - count).unwrap_or(0);
+        let first_over = usize::try_from(limit.saturating_sub(before)).unwrap_or(0);
+        return Err((first_over, ItemError::QuotaExceeded { limit }));
     }
-    let new = repo::NewItem::from_input(owner, input, state.seq);
-    let item = repo::insert(txn, new, clock::now()).await?;
-    outbox::enqueue(txn, &ItemCreated { data_id: item.id }).await?;
-    Ok(item)
+    let first_seq = state.seq - count + 1;
+    let new = inputs
+        .into_iter()
+        .zip(first_seq..)
+        .map(|(input, seq)| repo::NewItem::from_input(owner, input, seq))
+        .collect();
+    let items = repo::insert_many(txn, new, clock::now())
+        .await
+        .map_err(|e| (0, e.into()))?;
+    let events: Vec<ItemCreated> = items
+        .iter()
+        .map(|item| ItemCreated { data_id: item.id })
+        .collect();
+    outbox::enqueue_all(txn, &events)
+        .await
+        .map_err(|e| (0, e.into()))?;
+    Ok(items)
 }
 
 /// `POST /api/data`, optionally completing an `Idempotency-Key` claim in the same transaction.
@@ -68,12 +106,18 @@ pub async fn create(
     claim: Option<&Claim>,
 ) -> Result<ItemDto, ItemError> {
     check_input(&input, "data")?;
-    if claim.is_none() && app.db.backend() == DatabaseBackend::Postgres {
+    if claim.is_none() {
         let limit = app.config.items.max_items_per_user;
         let new = repo::NewItem::from_input(owner, input, 0);
-        let item = single_statement::create(&*app.db, new, limit, clock::now())
-            .await?
-            .ok_or(ItemError::QuotaExceeded { limit })?;
+        let created = if app.db.backend() == DatabaseBackend::Postgres {
+            single_statement::create(&*app.db, new, limit, clock::now()).await?
+        } else {
+            let txn = db::begin_write(&app.db).await?;
+            let created = single_statement::create(&txn, new, limit, clock::now()).await?;
+            txn.commit().await?;
+            created
+        };
+        let item = created.ok_or(ItemError::QuotaExceeded { limit })?;
         app.wake_outbox_relay();
         return Ok(ItemDto::from(item));
     }
@@ -235,7 +279,15 @@ pub async fn list(
         PageStart::Offset(offset) => (None, offset),
         PageStart::After(ref cursor) => (Some((cursor.key.clone(), cursor.id)), 0),
     };
-    let mut rows = repo::list_live(&*app.db, owner, q, sort, after, offset, page.limit + 1).await?;
+    // Unfiltered, the owner's live count is kept exactly by every write: no COUNT scan, and it
+    // comes with the page, read by the same statement.
+    let counted = matches!(page.start, PageStart::Offset(_)) && q.is_none();
+    let (mut rows, live_count) = if counted {
+        list_counted::list_live_counted(&*app.db, owner, sort, offset, page.limit + 1).await?
+    } else {
+        let rows = repo::list_live(&*app.db, owner, q, sort, after, offset, page.limit + 1).await?;
+        (rows, None)
+    };
     let has_more = rows.len() as u64 > page.limit;
     rows.truncate(page.limit as usize);
     let next_cursor = if has_more {
@@ -251,12 +303,13 @@ pub async fn list(
         None
     };
     let total = match page.start {
-        // Unfiltered, the owner's live count is kept exactly by every write: no COUNT scan.
-        PageStart::Offset(_) if q.is_none() => Some(
-            repo::owner_state(&*app.db, owner)
+        PageStart::Offset(_) if q.is_none() => Some(match live_count {
+            Some(count) => u64::try_from(count).unwrap_or(0),
+            // An empty page (past the end, or no items): the count alone.
+            None => repo::owner_state(&*app.db, owner)
                 .await?
                 .map_or(0, |state| u64::try_from(state.live_count).unwrap_or(0)),
-        ),
+        }),
         PageStart::Offset(_) => Some(repo::count_live(&*app.db, owner, q).await?),
         PageStart::After(_) => None,
     };

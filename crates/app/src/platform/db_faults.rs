@@ -19,12 +19,17 @@ fn is_disk_full(err: &DbErr) -> bool {
 /// the whole transaction back itself (`SQLITE_FULL`); sqlx's own `ROLLBACK` then fails and it
 /// still counts the connection as inside a transaction, so its next `BEGIN` becomes a
 /// `SAVEPOINT` whose rollback leaves a transaction open holding the write lock: every writer
-/// then waits out the busy timeout, until a restart. Such a connection is closed instead (the
-/// ping first runs the rollback that a dropped transaction queued).
+/// then waits out the busy timeout, until a restart. Such a connection is closed instead.
+/// A committed transaction has left already; only a dropped one may still be rolling back on
+/// the connection's thread, so only then does the check wait for it (a ping is one more round
+/// trip to that thread, and used to be paid by every write).
 pub(super) async fn reusable_sqlite_connection(
     conn: &mut sqlx::SqliteConnection,
 ) -> Result<bool, sqlx::Error> {
     use sqlx::Connection as _;
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
     conn.ping().await?;
     Ok(!conn.is_in_transaction())
 }

@@ -338,3 +338,117 @@ async fn malformed_operations_are_400_naming_the_operation() {
     assert_eq!(all_ids(&app, &user).await, [item.as_str()]);
     assert_eq!(get(&app, &user, &item).await.json["version"], 1);
 }
+
+/// Consecutive creates are written together; what each gets must be what it would have got
+/// alone: its own sequence number in operation order, between those of its neighbours, and one
+/// event each.
+#[tokio::test]
+async fn creates_written_together_take_their_own_places_in_the_sync_feed() {
+    let app = TestApp::spawn().await;
+    let user = app.register().await;
+    let existing = id(&create_named(&app, &user, "existing").await);
+    let cursor = changes(&app, &user, "").await["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let seq_before = owner_state(&app, &user).await.unwrap().last_seq;
+    let response = batch(
+        &app,
+        &user,
+        "",
+        json!([
+            { "op": "create", "body": { "name": "a" } },
+            { "op": "create", "body": { "name": "b" } },
+            { "op": "update", "id": existing, "body": { "name": "existing, renamed" } },
+            { "op": "create", "body": { "name": "c" } },
+            { "op": "create", "body": { "name": "d" } },
+            { "op": "create", "body": { "name": "e" } },
+        ]),
+    )
+    .await;
+    response.assert_status(200);
+    assert_eq!(statuses(&response.json), [201, 201, 200, 201, 201, 201]);
+    let feed = changes(&app, &user, &format!("since={}", encode(&cursor))).await;
+    let names: Vec<&str> = feed["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["item"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b", "existing, renamed", "c", "d", "e"]);
+    let state = owner_state(&app, &user).await.unwrap();
+    assert_eq!(state.last_seq, seq_before + 6, "one sequence number each");
+    assert_eq!(state.live_count, 6);
+    let created: Vec<String> = [0, 1, 3, 4, 5]
+        .iter()
+        .map(|&i| id(&response.json["results"][i]["item"]))
+        .collect();
+    let mut seqs = Vec::new();
+    for (i, item) in created.iter().enumerate() {
+        assert_eq!(
+            get(&app, &user, item).await.json,
+            response.json["results"][[0, 1, 3, 4, 5][i]]["item"]
+        );
+        seqs.push(row(&app, item).await.unwrap().change_seq);
+    }
+    let renamed = row(&app, &existing).await.unwrap().change_seq;
+    assert_eq!(
+        seqs,
+        [
+            seq_before + 1,
+            seq_before + 2,
+            seq_before + 4,
+            seq_before + 5,
+            seq_before + 6
+        ]
+    );
+    assert_eq!(renamed, seq_before + 3);
+    assert_eq!(created_events(&app, &created).await, [1; 5]);
+}
+
+/// A run of creates that crosses the quota fails at the first create over it, and nothing of
+/// the run (or of the batch) stays.
+#[tokio::test]
+async fn a_run_of_creates_over_the_quota_names_the_first_one_over() {
+    let app = TestApp::builder()
+        .env("MAX_ITEMS_PER_USER", "4")
+        .spawn()
+        .await;
+    let user = app.register().await;
+    create_named(&app, &user, "one").await;
+    let create = |n: usize| json!({ "op": "create", "body": { "name": format!("c{n}") } });
+    let refused = batch(&app, &user, "", (0..5).map(create).collect()).await;
+    refused.assert_error(403, "QUOTA_EXCEEDED");
+    assert_eq!(refused.detail_paths(), ["operations[3]"]);
+    assert_eq!(all_ids(&app, &user).await.len(), 1);
+    assert_eq!(all_created_events(&app).await, 1);
+    let state = owner_state(&app, &user).await.unwrap();
+    assert_eq!((state.last_seq, state.live_count), (1, 1));
+    // A validation error after the run is reported only when the run itself fits.
+    let invalid_after = batch(
+        &app,
+        &user,
+        "",
+        json!([create(0), create(1), { "op": "create", "id": Uuid::now_v7(), "body": { "name": "x" } }]),
+    )
+    .await;
+    invalid_after.assert_error(400, "VALIDATION_FAILED");
+    assert!(
+        invalid_after
+            .detail_paths()
+            .iter()
+            .all(|p| p.starts_with("operations[2]"))
+    );
+    let over_then_invalid = batch(
+        &app,
+        &user,
+        "",
+        json!([create(0), create(1), create(2), create(3), { "op": "create", "id": Uuid::now_v7(), "body": { "name": "x" } }]),
+    )
+    .await;
+    over_then_invalid.assert_error(403, "QUOTA_EXCEEDED");
+    assert_eq!(over_then_invalid.detail_paths(), ["operations[3]"]);
+    let fits = batch(&app, &user, "", (0..3).map(create).collect()).await;
+    fits.assert_status(200);
+    assert_eq!(owner_state(&app, &user).await.unwrap().live_count, 4);
+}

@@ -14,20 +14,35 @@ pub use outbox_event::Model as OutboxEvent;
 
 /// Stores an event; call it with the transaction that makes the change.
 pub async fn enqueue<E: Event>(conn: &impl ConnectionTrait, event: &E) -> Result<(), DbErr> {
-    let payload = serde_json::to_value(event).map_err(|e| DbErr::Json(e.to_string()))?;
+    enqueue_all(conn, std::slice::from_ref(event)).await
+}
+
+/// Stores events of one type in one statement, in order; call it with the transaction that
+/// makes the change.
+pub async fn enqueue_all<E: Event>(conn: &impl ConnectionTrait, events: &[E]) -> Result<(), DbErr> {
+    if events.is_empty() {
+        return Ok(());
+    }
     let now = clock::now();
-    outbox_event::Entity::insert(outbox_event::ActiveModel {
-        id: Set(EventId::new()),
-        event_type: Set(E::NAME.to_owned()),
-        payload: Set(payload),
-        created_at: Set(now),
-        available_at: Set(now),
-        attempts: Set(0),
-        processed_at: Set(None),
-        last_error: Set(None),
-    })
-    .exec_without_returning(conn)
-    .await?;
+    let rows = events
+        .iter()
+        .map(|event| {
+            let payload = serde_json::to_value(event).map_err(|e| DbErr::Json(e.to_string()))?;
+            Ok(outbox_event::ActiveModel {
+                id: Set(EventId::new()),
+                event_type: Set(E::NAME.to_owned()),
+                payload: Set(payload),
+                created_at: Set(now),
+                available_at: Set(now),
+                attempts: Set(0),
+                processed_at: Set(None),
+                last_error: Set(None),
+            })
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    outbox_event::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }
 
