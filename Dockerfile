@@ -20,7 +20,12 @@ WORKDIR /src
 # rustfmt and clippy, and rustup would download that toolchain again. The image's 1.95 satisfies
 # the workspace's rust-version. The C parts (bundled SQLite, ring) build with the image's gcc.
 COPY Cargo.toml Cargo.lock ./
+# The build settings: SQLite's compile flags (its query planner stability guarantee).
+COPY .cargo ./.cargo
 COPY crates ./crates
+# A workspace member (the benchmark's ceiling service): cargo needs its manifest to load the
+# workspace, though only aios-server is built.
+COPY bench/ceiling ./bench/ceiling
 
 # The commit /metrics reports in aios_build_info (`--build-arg GIT_COMMIT=$(git rev-parse
 # --short HEAD)`); without it, "unknown". .git is not copied, so the build cannot find it itself.
