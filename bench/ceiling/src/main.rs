@@ -32,6 +32,17 @@ enum Pool {
     Postgres(sqlx::PgPool),
 }
 
+/// Runs `$body` with `$pool` bound to whichever pool it is: the statements are the same text on
+/// both databases, but sqlx types them per database.
+macro_rules! on_pool {
+    ($which:expr, |$pool:ident| $body:expr) => {
+        match $which {
+            Pool::Sqlite($pool) => $body,
+            Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
 struct Ceiling {
     pool: Pool,
     key: DecodingKey,
@@ -168,22 +179,13 @@ async fn by_id(
     Path(id): Path<Uuid>,
 ) -> Result<Json<Item>, Refused> {
     let owner = owner(&ceiling, &headers)?;
-    let item = match &ceiling.pool {
-        Pool::Sqlite(pool) => {
-            sqlx::query_as(BY_ID)
-                .bind(id)
-                .bind(owner)
-                .fetch_optional(pool)
-                .await?
-        }
-        Pool::Postgres(pool) => {
-            sqlx::query_as(BY_ID)
-                .bind(id)
-                .bind(owner)
-                .fetch_optional(pool)
-                .await?
-        }
-    };
+    let item = on_pool!(&ceiling.pool, |pool| {
+        sqlx::query_as(BY_ID)
+            .bind(id)
+            .bind(owner)
+            .fetch_optional(pool)
+            .await?
+    });
     item.map(Json).ok_or(Refused::NotFound)
 }
 
@@ -192,10 +194,9 @@ async fn list(
     headers: HeaderMap,
 ) -> Result<Json<Value>, Refused> {
     let owner = owner(&ceiling, &headers)?;
-    let items: Vec<Item> = match &ceiling.pool {
-        Pool::Sqlite(pool) => sqlx::query_as(NEWEST).bind(owner).fetch_all(pool).await?,
-        Pool::Postgres(pool) => sqlx::query_as(NEWEST).bind(owner).fetch_all(pool).await?,
-    };
+    let items: Vec<Item> = on_pool!(&ceiling.pool, |pool| {
+        sqlx::query_as(NEWEST).bind(owner).fetch_all(pool).await?
+    });
     Ok(Json(serde_json::json!({ "items": items })))
 }
 
@@ -209,29 +210,16 @@ async fn create(
     let now = Utc::now();
     let data = new.data.map(sqlx::types::Json);
     let id = Uuid::now_v7();
-    let item = match &ceiling.pool {
-        Pool::Sqlite(pool) => {
-            sqlx::query_as(INSERT)
-                .bind(id)
-                .bind(owner)
-                .bind(&new.name)
-                .bind(&data)
-                .bind(seq)
-                .bind(now)
-                .fetch_one(pool)
-                .await?
-        }
-        Pool::Postgres(pool) => {
-            sqlx::query_as(INSERT)
-                .bind(id)
-                .bind(owner)
-                .bind(&new.name)
-                .bind(&data)
-                .bind(seq)
-                .bind(now)
-                .fetch_one(pool)
-                .await?
-        }
-    };
+    let item = on_pool!(&ceiling.pool, |pool| {
+        sqlx::query_as(INSERT)
+            .bind(id)
+            .bind(owner)
+            .bind(&new.name)
+            .bind(&data)
+            .bind(seq)
+            .bind(now)
+            .fetch_one(pool)
+            .await?
+    });
     Ok((StatusCode::CREATED, Json(item)))
 }

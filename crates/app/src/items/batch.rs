@@ -35,9 +35,8 @@ fn check_if_match(index: usize, operation: &BatchOperation) -> Result<(), ItemEr
     Ok(())
 }
 
-/// The checked input of a create operation.
+/// The checked input of a create operation whose `ifMatch` is checked already.
 fn create_input(index: usize, operation: BatchOperation) -> Result<ItemInput, ItemError> {
-    check_if_match(index, &operation)?;
     if operation.id.is_some() {
         return Err(invalid(index, "id", "is assigned by the server on create"));
     }
@@ -110,7 +109,9 @@ async fn run_atomic(
     let mut creates = Vec::new();
     for (index, operation) in operations.into_iter().enumerate() {
         let next = match operation.op {
-            BatchOp::Create => match create_input(index, operation) {
+            BatchOp::Create => match check_if_match(index, &operation)
+                .and_then(|()| create_input(index, operation))
+            {
                 Ok(input) => {
                     creates.push(input);
                     continue;

@@ -106,18 +106,12 @@ pub async fn create(
     claim: Option<&Claim>,
 ) -> Result<ItemDto, ItemError> {
     check_input(&input, "data")?;
-    if claim.is_none() {
+    if claim.is_none() && app.db.backend() == DatabaseBackend::Postgres {
         let limit = app.config.items.max_items_per_user;
         let new = repo::NewItem::from_input(owner, input, 0);
-        let created = if app.db.backend() == DatabaseBackend::Postgres {
-            single_statement::create(&*app.db, new, limit, clock::now()).await?
-        } else {
-            let txn = db::begin_write(&app.db).await?;
-            let created = single_statement::create(&txn, new, limit, clock::now()).await?;
-            txn.commit().await?;
-            created
-        };
-        let item = created.ok_or(ItemError::QuotaExceeded { limit })?;
+        let item = single_statement::create(&*app.db, new, limit, clock::now())
+            .await?
+            .ok_or(ItemError::QuotaExceeded { limit })?;
         app.wake_outbox_relay();
         return Ok(ItemDto::from(item));
     }
