@@ -4,12 +4,35 @@ use entity::UserId;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::jobs::event::Event;
+use crate::platform::secrets;
 
-/// A user signed up: sends the verification email.
+/// The SHA-256 of an address as stored: tells a job which address its event was raised for
+/// without putting the address itself in the outbox and the job queues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AddressDigest(String);
+
+impl AddressDigest {
+    pub fn of(address: &str) -> Self {
+        Self(secrets::hash_token(address))
+    }
+
+    pub fn is_of(&self, address: &str) -> bool {
+        *self == Self::of(address)
+    }
+}
+
+/// A user signed up: sends the verification email to `address`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserRegistered {
     pub user_id: UserId,
+    /// Which address the link is for, as [`AddressDigest`]. If the account has another one by
+    /// the time the job runs, nothing is sent: the change raised its own event, and an account
+    /// moving between addresses must not mail one address more than once per move. `None` in
+    /// events queued before this field existed: those go to the current address.
+    #[serde(default)]
+    pub address: Option<AddressDigest>,
 }
 
 impl Event for UserRegistered {
@@ -21,6 +44,9 @@ impl Event for UserRegistered {
 #[serde(rename_all = "camelCase")]
 pub struct VerificationEmailRequested {
     pub user_id: UserId,
+    /// As in [`UserRegistered::address`].
+    #[serde(default)]
+    pub address: Option<AddressDigest>,
 }
 
 impl Event for VerificationEmailRequested {

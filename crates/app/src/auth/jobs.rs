@@ -7,7 +7,9 @@ use anyhow::Context as _;
 use chrono::TimeDelta;
 use entity::UserId;
 
-use super::events::{PasswordResetRequested, UserRegistered, VerificationEmailRequested};
+use super::events::{
+    AddressDigest, PasswordResetRequested, UserRegistered, VerificationEmailRequested,
+};
 use super::mail;
 use super::repo::user_tokens::{self, TokenKind};
 use crate::platform::jobs::error::JobError;
@@ -29,7 +31,7 @@ impl EventHandler<UserRegistered> for SendVerificationEmail {
         event: UserRegistered,
         _: Delivery,
     ) -> Result<(), JobError> {
-        self.send(app, event.user_id).await
+        self.send(app, event.user_id, event.address.as_ref()).await
     }
 
     fn spec(&self) -> JobSpec {
@@ -45,7 +47,7 @@ impl EventHandler<VerificationEmailRequested> for SendVerificationEmail {
         event: VerificationEmailRequested,
         _: Delivery,
     ) -> Result<(), JobError> {
-        self.send(app, event.user_id).await
+        self.send(app, event.user_id, event.address.as_ref()).await
     }
 
     fn spec(&self) -> JobSpec {
@@ -54,11 +56,22 @@ impl EventHandler<VerificationEmailRequested> for SendVerificationEmail {
 }
 
 impl SendVerificationEmail {
-    async fn send(&self, app: &AppState, user_id: UserId) -> Result<(), JobError> {
+    /// Sends the link to the account's address if that is still the one the event was raised
+    /// for (any, for events without a digest).
+    async fn send(
+        &self,
+        app: &AppState,
+        user_id: UserId,
+        address: Option<&AddressDigest>,
+    ) -> Result<(), JobError> {
         let Some(user) = users::service::find(&*app.db, user_id).await? else {
             return Ok(()); // deleted since: nothing to verify
         };
         if user.email_verified {
+            return Ok(());
+        }
+        if address.is_some_and(|address| !address.is_of(&user.email)) {
+            // Moved on since: the change that moved it queued the link for the new address.
             return Ok(());
         }
         // Before the token: while the provider is down, nothing is written.

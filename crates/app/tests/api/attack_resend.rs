@@ -1,7 +1,16 @@
 //! Issue 7, item 9: pointing an account at a stranger's address and calling resend must not
 //! flood that address, and only the newest verification link stays valid.
 
+use std::sync::Arc;
+
+use aios_app::auth::events::UserRegistered;
+use aios_app::auth::jobs::SendVerificationEmail;
+use aios_app::platform::jobs::error::JobError;
+use aios_app::platform::jobs::event::{Delivery, EventHandler};
+use aios_app::platform::jobs::spec::JobSpec;
+use aios_app::state::AppState;
 use serde_json::json;
+use tokio::sync::Semaphore;
 
 use crate::auth_support::{unique_email, wait_for_outbox};
 use crate::helpers::{PASSWORD, TestApp, TestUser, token_in};
@@ -130,7 +139,73 @@ async fn accounts_taking_turns_on_one_address_share_that_address_s_budget() {
         .into_iter()
         .filter(|m| m.to == victim_address && m.subject.contains("Confirm"))
         .count();
-    // A job reads the account's address when it runs: an account that moved away again before
-    // its job ran has its link mailed to the new address, so at most two reach the stranger.
+    // Each link goes only to the address its event was raised for, and only while the account
+    // still has it: the two moves that were let through account for at most two links.
     assert!(links <= 2, "{links} links mailed to one stranger");
+}
+
+/// The sign-up's verification job, held until the test lets it go: as if the queue were slow.
+struct HeldSignupMail {
+    gate: Arc<Semaphore>,
+}
+
+#[async_trait::async_trait]
+impl EventHandler<UserRegistered> for HeldSignupMail {
+    async fn handle(
+        &self,
+        app: &AppState,
+        event: UserRegistered,
+        delivery: Delivery,
+    ) -> Result<(), JobError> {
+        let _released = self.gate.acquire().await.expect("the gate stays open");
+        SendVerificationEmail.handle(app, event, delivery).await
+    }
+
+    fn spec(&self) -> JobSpec {
+        EventHandler::<UserRegistered>::spec(&SendVerificationEmail)
+    }
+}
+
+/// Before the fix the sign-up's job read the account's address when it ran: an account that
+/// signed up and moved to a stranger's address before that job ran mailed the stranger twice for
+/// one move (the sign-up's link and the change's), past that address's budget.
+#[tokio::test]
+async fn a_sign_up_link_is_not_mailed_to_an_address_the_account_moved_to_before_it_was_sent() {
+    let gate = Arc::new(Semaphore::new(0));
+    let held = HeldSignupMail { gate: gate.clone() };
+    let app = TestApp::builder()
+        .jobs(|mut jobs| {
+            jobs.handlers = jobs.handlers.on::<UserRegistered>(held);
+            jobs
+        })
+        .spawn()
+        .await;
+    let stranger = unique_email("stranger");
+    let user = app.register().await;
+    app.put("/api/users/me")
+        .bearer(&user.access)
+        .json(&json!({ "email": stranger, "currentPassword": PASSWORD }))
+        .send()
+        .await
+        .assert_status(200);
+    let changed = app.wait_for_email(&stranger, "Confirm").await;
+
+    gate.add_permits(1);
+    wait_for_outbox(&app).await;
+    let links: Vec<_> = app
+        .mailer
+        .sent()
+        .into_iter()
+        .filter(|m| m.subject.contains("Confirm"))
+        .collect();
+    // The sign-up's link was for an address the account no longer has: it goes nowhere.
+    assert_eq!(links.len(), 1, "{:?}", links.iter().map(|m| &m.to).collect::<Vec<_>>());
+    assert_eq!(links[0].to, stranger);
+    // And the one link sent is the one that works.
+    let verified = app
+        .post("/api/auth/verify-email")
+        .json(&json!({ "token": token_in(&changed) }))
+        .send()
+        .await;
+    verified.assert_status(204);
 }

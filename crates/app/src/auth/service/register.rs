@@ -4,7 +4,7 @@ use super::{ClientInfo, check_policy, open_session, token_response};
 use crate::audit;
 use crate::auth::dto::{RegisterRequest, TokenResponse};
 use crate::auth::error::AuthError;
-use crate::auth::events::UserRegistered;
+use crate::auth::events::{AddressDigest, UserRegistered};
 use crate::platform::idempotency::{self, Claim};
 use crate::platform::jobs::outbox;
 use crate::platform::{clock, db};
@@ -40,7 +40,11 @@ pub async fn register(
     .await?;
     let (session_id, refresh) =
         open_session(&txn, app, user.id, request.device, client, now).await?;
-    outbox::enqueue(&txn, &UserRegistered { user_id: user.id }).await?;
+    let registered = UserRegistered {
+        user_id: user.id,
+        address: Some(AddressDigest::of(&user.email)),
+    };
+    outbox::enqueue(&txn, &registered).await?;
     let user_id = user.id;
     let response = token_response(app, user, session_id, refresh)?;
     if let Some(claim) = claim {

@@ -2,7 +2,7 @@ use entity::UserId;
 
 use crate::audit;
 use crate::auth::error::AuthError;
-use crate::auth::events::VerificationEmailRequested;
+use crate::auth::events::{AddressDigest, VerificationEmailRequested};
 use crate::auth::repo::user_tokens::{self, TokenKind};
 use crate::platform::jobs::outbox;
 use crate::platform::secrets;
@@ -42,16 +42,22 @@ pub async fn resend(app: &AppState, user_id: UserId) -> Result<(), AuthError> {
     }
     super::limit_verification_mail(app, user_id, &Email::normalize(&account.email)).await?;
     let txn = db::begin_write(&app.db).await?;
-    enqueue(&txn, user_id).await?;
+    enqueue(&txn, user_id, &account.email).await?;
     txn.commit().await?;
     app.wake_outbox_relay();
     Ok(())
 }
 
-/// Queues a verification email; used by resend and by email changes.
+/// Queues a verification email for `address`, the account's address as stored; used by resend
+/// and by email changes.
 pub async fn enqueue(
     conn: &impl sea_orm::ConnectionTrait,
     user_id: UserId,
+    address: &str,
 ) -> Result<(), sea_orm::DbErr> {
-    outbox::enqueue(conn, &VerificationEmailRequested { user_id }).await
+    let requested = VerificationEmailRequested {
+        user_id,
+        address: Some(AddressDigest::of(address)),
+    };
+    outbox::enqueue(conn, &requested).await
 }
