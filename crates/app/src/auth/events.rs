@@ -49,6 +49,16 @@ pub struct VerificationEmailRequested {
     pub address: Option<AddressDigest>,
 }
 
+impl VerificationEmailRequested {
+    /// A link for `address`, the account's address as stored.
+    pub fn for_address(user_id: UserId, address: &str) -> Self {
+        Self {
+            user_id,
+            address: Some(AddressDigest::of(address)),
+        }
+    }
+}
+
 impl Event for VerificationEmailRequested {
     const NAME: &'static str = "auth:email_verification_requested";
 }

@@ -16,7 +16,7 @@ use super::{Email, UserError};
 use crate::audit;
 use crate::auth::account::{self, Revoked};
 use crate::auth::error::AuthError;
-use crate::auth::service::verification;
+use crate::auth::events::VerificationEmailRequested;
 use crate::platform::jobs::outbox;
 use crate::platform::pagination::{Page, PageRequest, PageStart};
 use crate::platform::password_hash::Verified;
@@ -165,7 +165,8 @@ pub async fn update_me(
     if new_email.is_some() {
         account::void_emailed_links(&txn, user_id, now).await?;
         revoked = account::end_other_sessions(&txn, user_id, session_id, now).await?;
-        verification::enqueue(&txn, user_id, &updated.email).await?;
+        let requested = VerificationEmailRequested::for_address(user_id, &updated.email);
+        outbox::enqueue(&txn, &requested).await?;
         let change_id = repo::record_email_change(&txn, user_id, &current.email, now).await?;
         outbox::enqueue(&txn, &UserEmailChanged { change_id }).await?;
     }

@@ -199,7 +199,12 @@ async fn a_sign_up_link_is_not_mailed_to_an_address_the_account_moved_to_before_
         .filter(|m| m.subject.contains("Confirm"))
         .collect();
     // The sign-up's link was for an address the account no longer has: it goes nowhere.
-    assert_eq!(links.len(), 1, "{:?}", links.iter().map(|m| &m.to).collect::<Vec<_>>());
+    assert_eq!(
+        links.len(),
+        1,
+        "{:?}",
+        links.iter().map(|m| &m.to).collect::<Vec<_>>()
+    );
     assert_eq!(links[0].to, stranger);
     // And the one link sent is the one that works.
     let verified = app

@@ -2,7 +2,7 @@ use entity::UserId;
 
 use crate::audit;
 use crate::auth::error::AuthError;
-use crate::auth::events::{AddressDigest, VerificationEmailRequested};
+use crate::auth::events::VerificationEmailRequested;
 use crate::auth::repo::user_tokens::{self, TokenKind};
 use crate::platform::jobs::outbox;
 use crate::platform::secrets;
@@ -49,15 +49,15 @@ pub async fn resend(app: &AppState, user_id: UserId) -> Result<(), AuthError> {
 }
 
 /// Queues a verification email for `address`, the account's address as stored; used by resend
-/// and by email changes.
+/// (email changes raise the same event themselves).
 pub async fn enqueue(
     conn: &impl sea_orm::ConnectionTrait,
     user_id: UserId,
     address: &str,
 ) -> Result<(), sea_orm::DbErr> {
-    let requested = VerificationEmailRequested {
-        user_id,
-        address: Some(AddressDigest::of(address)),
-    };
-    outbox::enqueue(conn, &requested).await
+    outbox::enqueue(
+        conn,
+        &VerificationEmailRequested::for_address(user_id, address),
+    )
+    .await
 }
