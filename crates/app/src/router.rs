@@ -30,14 +30,13 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::identify;
 use crate::auth::routes as auth;
 use crate::devices::routes as devices;
 use crate::files::routes as files;
 use crate::http::middleware::head_limits as http_limits;
 use crate::http::middleware::request_context::{self, RequestContextConfig, RouteTimeout};
 use crate::http::middleware::security_headers::{self, SecurityHeadersConfig};
-use crate::http::middleware::{app_version, cors, draining, rate_limit};
+use crate::http::middleware::{api_gate, cors, draining};
 use crate::http::openapi::{self, ApiDoc};
 use crate::items::routes as items;
 use crate::jobs::routes as jobs;
@@ -132,8 +131,7 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
     crate::platform::metrics::handle();
     let config = state.config.clone();
     let errors = state.error_tracker.clone();
-    let limiter = middleware::from_fn_with_state(state.clone(), rate_limit::rate_limit);
-    let identify = middleware::from_fn_with_state(state.clone(), identify::identify);
+    let gate = middleware::from_fn_with_state(state.clone(), api_gate::api_gate);
     let draining = state.draining.clone();
     let (api, document) = api(state.clone());
     let api = api.merge(extra);
@@ -156,15 +154,11 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
 
     // Layers run outside-in in the reverse order of the calls below: request context first
     // (ids, logging, metrics, panics, timeouts), then the security headers and CORS, so that
-    // the head limits' refusals carry all three; the body limit last.
+    // the head limits' refusals carry all three; then the API gate (caller, rate limits, client
+    // version); the body limit last.
     let mut router = routes
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
-        .layer(middleware::from_fn_with_state(
-            config.min_app_version.clone(),
-            app_version::require_min_app_version,
-        ))
-        .layer(limiter)
-        .layer(identify)
+        .layer(gate)
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
@@ -175,10 +169,9 @@ pub fn build_with(state: AppState, extra: Router) -> Router {
                 .br(true)
                 .compress_when(DefaultPredicate::new().and(not_byte_ranges)),
         )
-        .layer(middleware::from_fn(http_limits::limit_request_head))
         .layer(middleware::from_fn_with_state(
             draining,
-            draining::close_while_draining,
+            draining::limit_head_and_close_while_draining,
         ));
     if let Some(cors) = cors::layer(&config.http.cors_origins) {
         router = router.layer(cors);

@@ -3,9 +3,7 @@
 //! anything else stays anonymous. The result is handed to the `AuthUser` extractor so the
 //! token and the session are checked once per request.
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::Request;
 
 use super::extract::AuthUser;
 use super::session_state;
@@ -24,29 +22,29 @@ pub enum Caller {
     Unavailable,
 }
 
-pub async fn identify(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
-    if request.uri().path().starts_with("/api/")
-        && let Some(claims) = bearer_token(request.headers()).and_then(|t| app.jwt.verify(t))
-    {
-        // Another database error leaves the request unresolved: the extractor asks again.
-        match session_state::lookup(&app, claims.sid, claims.sub).await {
-            Ok(Some(live)) => {
-                let user = AuthUser {
-                    user_id: claims.sub,
-                    session_id: claims.sid,
-                    role: live.role,
-                };
-                request.extensions_mut().insert(UserBudget(user.user_id));
-                request.extensions_mut().insert(Caller::Live(user));
-            }
-            Ok(None) => {
-                request.extensions_mut().insert(Caller::Dead);
-            }
-            Err(err) if crate::platform::db::is_unavailable(&err) => {
-                request.extensions_mut().insert(Caller::Unavailable);
-            }
-            Err(err) => tracing::debug!(error = %err, "session lookup failed; resolved later"),
+/// Resolves the caller of an `/api` request into its extensions ([`Caller`], and the
+/// [`UserBudget`] of a live session). Called by the API gate, before the rate limiter.
+pub async fn identify(app: &AppState, request: &mut Request) {
+    let Some(claims) = bearer_token(request.headers()).and_then(|t| app.jwt.verify(t)) else {
+        return;
+    };
+    // Another database error leaves the request unresolved: the extractor asks again.
+    match session_state::lookup(app, claims.sid, claims.sub).await {
+        Ok(Some(live)) => {
+            let user = AuthUser {
+                user_id: claims.sub,
+                session_id: claims.sid,
+                role: live.role,
+            };
+            request.extensions_mut().insert(UserBudget(user.user_id));
+            request.extensions_mut().insert(Caller::Live(user));
         }
+        Ok(None) => {
+            request.extensions_mut().insert(Caller::Dead);
+        }
+        Err(err) if crate::platform::db::is_unavailable(&err) => {
+            request.extensions_mut().insert(Caller::Unavailable);
+        }
+        Err(err) => tracing::debug!(error = %err, "session lookup failed; resolved later"),
     }
-    next.run(request).await
 }

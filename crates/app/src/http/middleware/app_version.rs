@@ -1,8 +1,6 @@
 //! `MIN_APP_VERSION`: clients older than this get `426 UPGRADE_REQUIRED`.
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
 
 use crate::http::error::ApiError;
 use crate::platform::error::ErrorCode;
@@ -10,34 +8,58 @@ use crate::platform::version::parse_lenient;
 
 pub const X_APP_VERSION: &str = "x-app-version";
 
-pub async fn require_min_app_version(
-    State(min): State<Option<semver::Version>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    // Only the API is versioned; probes and docs answer any client.
-    if let Some(min) = &min
-        && request.uri().path().starts_with("/api/")
-        && let Some(value) = request.headers().get(X_APP_VERSION)
-    {
-        let Some(version) = value.to_str().ok().and_then(parse_lenient) else {
-            return ApiError::field("X-App-Version", "must be a semantic version like 1.4.2")
-                .into_response();
-        };
-        if version < *min {
-            return ApiError::new(
-                ErrorCode::UpgradeRequired,
-                format!("This app version is no longer supported; update to {min} or later"),
-            )
-            .into_response();
-        }
-    }
-    next.run(request).await
+/// The refusal of an `/api` request from a client older than `min` (or naming no version a
+/// client could have), if it is one. Requests without `X-App-Version` pass. Called by
+/// [`super::api_gate`]; only the API is versioned, so probes and docs answer any client.
+pub fn refusal(min: Option<&semver::Version>, headers: &HeaderMap) -> Option<ApiError> {
+    let min = min?;
+    let value = headers.get(X_APP_VERSION)?;
+    let Some(version) = value.to_str().ok().and_then(parse_lenient) else {
+        return Some(ApiError::field(
+            "X-App-Version",
+            "must be a semantic version like 1.4.2",
+        ));
+    };
+    (version < *min).then(|| {
+        ApiError::new(
+            ErrorCode::UpgradeRequired,
+            format!("This app version is no longer supported; update to {min} or later"),
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::http::{HeaderMap, HeaderValue};
+
+    use super::{X_APP_VERSION, refusal};
+    use crate::platform::error::ErrorCode;
     use crate::platform::version::parse_lenient;
+
+    #[test]
+    fn only_a_named_version_below_the_minimum_or_a_malformed_one_is_refused() {
+        let min = parse_lenient("1.4.0");
+        let with = |v: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(X_APP_VERSION, HeaderValue::from_static(v));
+            headers
+        };
+        let code = |min: Option<&semver::Version>, headers: &HeaderMap| {
+            refusal(min, headers).map(|e| e.code)
+        };
+        assert_eq!(code(min.as_ref(), &HeaderMap::new()), None);
+        assert_eq!(code(min.as_ref(), &with("1.4")), None);
+        assert_eq!(code(min.as_ref(), &with("2.0.0")), None);
+        assert_eq!(
+            code(min.as_ref(), &with("1.3.9")),
+            Some(ErrorCode::UpgradeRequired)
+        );
+        assert_eq!(
+            code(min.as_ref(), &with("new")),
+            Some(ErrorCode::ValidationFailed)
+        );
+        assert_eq!(code(None, &with("0.0.1")), None);
+    }
 
     #[test]
     fn accepts_loose_versions_and_compares_them_as_semver() {

@@ -9,14 +9,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
-pub async fn close_while_draining(
+use super::head_limits;
+
+/// On the API listener, one layer with the head limits ([`head_limits::refusal`]), which it
+/// wraps: a refused head closes its connection while draining too.
+pub async fn limit_head_and_close_while_draining(
     State(draining): State<Arc<AtomicBool>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let mut response = next.run(request).await;
+    let mut response = match head_limits::refusal(&request) {
+        Some(refused) => refused.into_response(),
+        None => next.run(request).await,
+    };
     if draining.load(Ordering::Relaxed) {
         response
             .headers_mut()

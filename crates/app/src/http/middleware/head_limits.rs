@@ -26,10 +26,15 @@ pub const HARD_MAX_HEADERS: usize = 128;
 pub const HARD_MAX_HEAD_BYTES: usize = 64 * 1024;
 
 pub async fn limit_request_head(request: Request, next: Next) -> Response {
-    match check(request.uri(), request.headers()) {
+    match refusal(&request) {
         Some(error) => error.into_response(),
         None => next.run(request).await,
     }
+}
+
+/// The `414` or `431` of a request over these limits, if it is.
+pub fn refusal(request: &Request) -> Option<ApiError> {
+    check(request.uri(), request.headers())
 }
 
 fn check(uri: &Uri, headers: &HeaderMap) -> Option<ApiError> {

@@ -1,7 +1,9 @@
 //! The middleware around every route, outermost first as `router.rs` layers them: request
-//! context, security headers, CORS, head limits, (compression), identify (in `auth`), rate
-//! limit, client version. `draining` closes connections once the process is stopping.
+//! context, security headers, CORS, head limits with `draining` (which closes connections once
+//! the process is stopping), (compression), and the API gate: identify (in `auth`), rate limit,
+//! client version.
 
+pub mod api_gate;
 pub mod app_version;
 pub mod cors;
 pub mod draining;
