@@ -108,24 +108,22 @@ async fn run_atomic(
     // Creates not written yet; the first of them is operation `applied.len()`.
     let mut creates = Vec::new();
     for (index, operation) in operations.into_iter().enumerate() {
-        let next = match operation.op {
-            BatchOp::Create => match check_if_match(index, &operation)
-                .and_then(|()| create_input(index, operation))
-            {
+        if matches!(operation.op, BatchOp::Create) {
+            match check_if_match(index, &operation).and_then(|()| create_input(index, operation)) {
                 Ok(input) => {
                     creates.push(input);
                     continue;
                 }
-                Err(err) => Err(err),
-            },
-            BatchOp::Update | BatchOp::Delete => Ok(operation),
-        };
+                Err(err) => {
+                    // A create before this one may fail first: the batch names the first.
+                    write_creates(txn, app, owner, &mut creates, &mut applied).await?;
+                    return Err(in_batch(index, err));
+                }
+            }
+        }
         // Written first: one of them may fail before this operation's turn.
         write_creates(txn, app, owner, &mut creates, &mut applied).await?;
-        let done = match next {
-            Ok(operation) => apply(txn, app, owner, index, operation).await,
-            Err(err) => Err(err),
-        };
+        let done = apply(txn, app, owner, index, operation).await;
         applied.push(done.map_err(|err| in_batch(index, err))?);
     }
     write_creates(txn, app, owner, &mut creates, &mut applied).await?;

@@ -297,7 +297,7 @@ pub async fn list(
         None
     };
     let total = match page.start {
-        PageStart::Offset(_) if q.is_none() => Some(match live_count {
+        _ if counted => Some(match live_count {
             Some(count) => u64::try_from(count).unwrap_or(0),
             // An empty page (past the end, or no items): the count alone.
             None => repo::owner_state(&*app.db, owner)

@@ -42,22 +42,9 @@ pub async fn resend(app: &AppState, user_id: UserId) -> Result<(), AuthError> {
     }
     super::limit_verification_mail(app, user_id, &Email::normalize(&account.email)).await?;
     let txn = db::begin_write(&app.db).await?;
-    enqueue(&txn, user_id, &account.email).await?;
+    let requested = VerificationEmailRequested::for_address(user_id, &account.email);
+    outbox::enqueue(&txn, &requested).await?;
     txn.commit().await?;
     app.wake_outbox_relay();
     Ok(())
-}
-
-/// Queues a verification email for `address`, the account's address as stored; used by resend
-/// (email changes raise the same event themselves).
-pub async fn enqueue(
-    conn: &impl sea_orm::ConnectionTrait,
-    user_id: UserId,
-    address: &str,
-) -> Result<(), sea_orm::DbErr> {
-    outbox::enqueue(
-        conn,
-        &VerificationEmailRequested::for_address(user_id, address),
-    )
-    .await
 }
